@@ -1,0 +1,69 @@
+# Thin wrappers around CMake and CTest: the commands the README names.
+#   make run    portd in the foreground on conf/dev.yaml
+#   make test   the whole suite (format check, build, ctest; plus the ASan+UBSan build)
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+
+# Debian 12 packages the build, the tests and `make run` need.
+DEPS = cmake ninja-build g++ make pkg-config python3 \
+       libboost-dev libyaml-cpp-dev libspdlog-dev libsystemd-dev libgtest-dev libgmock-dev \
+       clang-format curl lftp
+
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: all deps build run test check test-asan format format-check clean
+
+all: build
+
+# Installs only what is missing; `apt-get update` first, because a fresh machine's apt knows
+# no packages until it has run once.
+deps:
+	@missing=""; \
+	for p in $(DEPS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+	    || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_ARGS)
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+	@ln -sf $(BUILD)/compile_commands.json compile_commands.json
+
+run: build
+	$(BUILD)/daemon/portd --foreground -c conf/dev.yaml
+
+# The quick loop: the normal build's suite only.
+check: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+test: format-check check test-asan
+
+$(BUILD_ASAN)/build.ninja:
+	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	      -DPORTD_SANITIZE=address,undefined $(CMAKE_ARGS)
+
+test-asan: deps $(BUILD_ASAN)/build.ninja
+	cmake --build $(BUILD_ASAN) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
+
+SOURCES = $(shell git ls-files '*.cpp' '*.hpp' '*.hpp.in' 2>/dev/null | grep -v '\.in$$')
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check: deps
+	clang-format --dry-run --Werror $(SOURCES)
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) compile_commands.json
