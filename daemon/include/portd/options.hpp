@@ -48,7 +48,7 @@ inline std::size_t edit_distance(std::string_view a, std::string_view b) {
 inline std::optional<std::string> nearest(std::string_view word,
                                           const std::vector<std::string>& candidates) {
     std::optional<std::string> best;
-    std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+    std::size_t best_distance = std::max<std::size_t>(1, word.size() / 3) + 1;
     for (const auto& candidate : candidates) {
         const auto distance = edit_distance(word, candidate);
         if (distance < best_distance) {
@@ -85,7 +85,7 @@ public:
     /// The raw node, for structures the accessors below do not cover. Marks the key known.
     YAML::Node node(std::string_view key) {
         known_.emplace(key);
-        return present(key) ? node_[std::string(key)] : YAML::Node();
+        return present(key) ? node_[std::string(key)] : YAML::Node(YAML::NodeType::Undefined);
     }
 
     std::optional<std::string> optional_string(std::string_view key) {
