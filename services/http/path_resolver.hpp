@@ -1,0 +1,27 @@
+// Opens a clean request path beneath a root directory, with the kernel enforcing the jail:
+// openat2(2) RESOLVE_BENEATH refuses ".." and symlinks that leave the root, and magic links,
+// without the check-then-open race of realpath() and a prefix test.
+#pragma once
+
+#include "http/unique_fd.hpp"
+
+#include <sys/stat.h>
+
+#include <string_view>
+
+namespace portd::http {
+
+struct OpenedFile {
+    int status = 0;  // 0, or the status to answer (404, 403, 500, ...)
+    UniqueFd fd;
+    struct stat st {};
+};
+
+/// Opens `path` (a clean path from parse_target; "/" is the root itself) read-only beneath
+/// `root_fd`. Only regular files and directories are served; anything else is 403.
+OpenedFile open_beneath(int root_fd, std::string_view path);
+
+/// The nginx-style errno → status table.
+int status_from_errno(int error);
+
+}  // namespace portd::http

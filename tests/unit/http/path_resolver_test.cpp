@@ -1,0 +1,78 @@
+#include "http/path_resolver.hpp"
+
+#include "temp_dir.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+namespace portd::http {
+namespace {
+
+namespace fs = std::filesystem;
+
+class PathResolver : public ::testing::Test {
+protected:
+    void SetUp() override {
+        root_ = dir_.path() / "root";
+        fs::create_directories(root_ / "sub");
+        dir_.write("root/a.txt", "A");
+        dir_.write("root/sub/b.txt", "BB");
+        dir_.write("secret.txt", "outside");
+        fs::create_symlink("../secret.txt", root_ / "escape");
+        fs::create_symlink("/etc/passwd", root_ / "absolute");
+        fs::create_symlink("sub/b.txt", root_ / "inside");
+        fs::create_directory_symlink("..", root_ / "up");
+        ::mkfifo((root_ / "fifo").c_str(), 0600);
+        root_fd_.reset(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        ASSERT_TRUE(root_fd_);
+    }
+
+    int status(std::string_view path) { return open_beneath(root_fd_.get(), path).status; }
+
+    testing::TempDir dir_;
+    fs::path root_;
+    UniqueFd root_fd_;
+};
+
+TEST_F(PathResolver, OpensFilesAndDirectories) {
+    auto f = open_beneath(root_fd_.get(), "/sub/b.txt");
+    ASSERT_EQ(f.status, 0);
+    EXPECT_TRUE(S_ISREG(f.st.st_mode));
+    EXPECT_EQ(f.st.st_size, 2);
+    auto d = open_beneath(root_fd_.get(), "/");
+    ASSERT_EQ(d.status, 0);
+    EXPECT_TRUE(S_ISDIR(d.st.st_mode));
+    EXPECT_EQ(status("/sub/"), 0);
+}
+
+TEST_F(PathResolver, SymlinksInsideAreFollowed) {
+    auto f = open_beneath(root_fd_.get(), "/inside");
+    ASSERT_EQ(f.status, 0);
+    EXPECT_EQ(f.st.st_size, 2);
+}
+
+TEST_F(PathResolver, NothingOutsideTheRoot) {
+    EXPECT_EQ(status("/escape"), 403);
+    EXPECT_EQ(status("/absolute"), 403);
+    EXPECT_EQ(status("/up/secret.txt"), 403);
+    EXPECT_EQ(status("/../secret.txt"), 403);
+}
+
+TEST_F(PathResolver, MissingAndSpecialFiles) {
+    EXPECT_EQ(status("/nope"), 404);
+    EXPECT_EQ(status("/a.txt/x"), 404);
+    EXPECT_EQ(status("/fifo"), 403);
+}
+
+TEST(StatusFromErrno, Table) {
+    EXPECT_EQ(status_from_errno(ENOENT), 404);
+    EXPECT_EQ(status_from_errno(EACCES), 403);
+    EXPECT_EQ(status_from_errno(EMFILE), 503);
+    EXPECT_EQ(status_from_errno(EIO), 500);
+}
+
+}  // namespace
+}  // namespace portd::http
