@@ -1,0 +1,91 @@
+#include "worker/accept_loop.hpp"
+
+#include "worker/shard_pool.hpp"
+
+#include <sys/socket.h>
+
+namespace portd::worker {
+
+namespace {
+
+tcp::acceptor adopt(const net::any_io_executor& executor, int fd) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    const auto protocol = address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
+    return tcp::acceptor(executor, protocol, fd);
+}
+
+}  // namespace
+
+AcceptLoop::AcceptLoop(net::any_io_executor control, int fd, ShardPool& shards, Handler handler,
+                       std::shared_ptr<spdlog::logger> log)
+    : acceptor_(adopt(control, fd)),
+      retry_timer_(control),
+      shards_(shards),
+      handler_(std::move(handler)),
+      log_(std::move(log)) {}
+
+void AcceptLoop::start() { accept_next(); }
+
+void AcceptLoop::stop() {
+    stopped_ = true;
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    retry_timer_.cancel();
+}
+
+std::string AcceptLoop::local_address() const {
+    boost::system::error_code ec;
+    auto endpoint = acceptor_.local_endpoint(ec);
+    if (ec) {
+        return "?";
+    }
+    auto text = endpoint.address().to_string();
+    if (endpoint.address().is_v6()) {
+        text = "[" + text + "]";
+    }
+    return text + ":" + std::to_string(endpoint.port());
+}
+
+void AcceptLoop::accept_next() {
+    if (stopped_) {
+        return;
+    }
+    // The new socket is created on its shard, so the module's handlers for it run there.
+    acceptor_.async_accept(
+        shards_.next(), [self = shared_from_this()](boost::system::error_code ec,
+                                                    tcp::socket socket) {
+            if (self->stopped_ || ec == net::error::operation_aborted) {
+                return;
+            }
+            if (!ec) {
+                self->handler_(std::move(socket));
+                self->accept_next();
+                return;
+            }
+            // Out of descriptors or memory: accepting again at once would spin. Pause; the
+            // kernel keeps queueing connections in the backlog meanwhile.
+            if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+                ec == net::error::no_memory || ec.value() == ENFILE) {
+                self->log_->warn("accept on {} failed: {}; pausing accepts for 100 ms",
+                                 self->local_address(), ec.message());
+                self->back_off();
+                return;
+            }
+            // ECONNABORTED and friends concern one connection only.
+            self->log_->debug("accept on {}: {}", self->local_address(), ec.message());
+            self->accept_next();
+        });
+}
+
+void AcceptLoop::back_off() {
+    retry_timer_.expires_after(std::chrono::milliseconds(100));
+    retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (!ec) {
+            self->accept_next();
+        }
+    });
+}
+
+}  // namespace portd::worker

@@ -1,0 +1,73 @@
+// Hosts one service: its module's Service, its shards and an accept loop per listening socket.
+//
+// This is the seam where the worker process goes: a ServiceHost is given listening fds, an
+// executor for its own control work and a module, and never asks whether it runs in the
+// supervisor's process or in a child of it.
+#pragma once
+
+#include <portd/module.hpp>
+
+#include "manifest/manifest.hpp"
+#include "worker/shard_pool.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace portd::worker {
+
+class AcceptLoop;
+
+/// Counters a status report reads; updated from any thread.
+struct ServiceCounters {
+    std::atomic<std::uint64_t> accepted{0};
+    std::atomic<std::uint64_t> open{0};
+    std::atomic<std::uint64_t> refused{0};
+};
+
+class ServiceHost {
+public:
+    /// `listen_fds` are bound, listening sockets, owned by the host from now on.
+    /// Creates the module's Service (which validates its options: may throw ConfigError).
+    ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& module,
+                std::vector<int> listen_fds, net::any_io_executor control,
+                std::shared_ptr<spdlog::logger> log);
+    ~ServiceHost();
+    ServiceHost(const ServiceHost&) = delete;
+    ServiceHost& operator=(const ServiceHost&) = delete;
+
+    /// Starts the shard threads and the accept loops.
+    void start();
+
+    /// Stops accepting and asks the module to finish its connections; `done` runs on the
+    /// control executor once the module reports the last connection closed.
+    void drain(std::function<void()> done);
+
+    /// Closes everything now (the drain deadline passed).
+    void stop();
+
+    /// Joins the shard threads and releases every connection. Call after drain or stop.
+    void shutdown();
+
+    const std::string& name() const { return spec_.name; }
+    const ServiceCounters& counters() const { return *counters_; }
+
+private:
+    void on_accept(Connection connection);
+
+    manifest::ServiceSpec spec_;
+    net::any_io_executor control_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::shared_ptr<ServiceCounters> counters_;
+    // Declared before the shards: the shards' pending handlers hold connections whose
+    // destructors run module code, so the shards must be destroyed first.
+    std::unique_ptr<Service> service_;
+    ShardPool shards_;
+    std::vector<std::shared_ptr<AcceptLoop>> accept_loops_;
+    bool draining_ = false;
+};
+
+}  // namespace portd::worker

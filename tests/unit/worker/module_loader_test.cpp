@@ -1,0 +1,180 @@
+#include "worker/module_loader.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "worker/module_check.hpp"
+#include "worker/service_host.hpp"
+
+#include <spdlog/sinks/null_sink.h>
+
+#include <sys/socket.h>
+
+namespace portd::worker {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::filesystem::path kDir = PORTD_FIXTURE_MODULES_DIR;
+
+std::string load_error(const std::string& name) {
+    try {
+        load_module(module_path(kDir, name), name);
+    } catch (const ModuleLoadError& e) {
+        return e.what();
+    }
+    return "(loaded)";
+}
+
+TEST(ModuleLoader, LoadsAGoodModule) {
+    const auto& info = load_module(module_path(kDir, "good"), "good");
+    EXPECT_EQ(info.abi_version, kAbiVersion);
+    EXPECT_STREQ(info.name, "good");
+}
+
+TEST(ModuleLoader, MissingFileIsNamed) {
+    const auto message = load_error("nonexistent");
+    EXPECT_THAT(message, HasSubstr("nonexistent.so"));
+    EXPECT_THAT(message, HasSubstr("does not exist"));
+}
+
+TEST(ModuleLoader, TextFileIsRefusedWithDlerror) {
+    const auto message = load_error("not_elf");
+    EXPECT_THAT(message, HasSubstr("not_elf.so"));
+    EXPECT_THAT(message, HasSubstr("cannot load module"));
+}
+
+TEST(ModuleLoader, LibraryWithoutEntryPointIsNotAModule) {
+    const auto message = load_error("no_entry");
+    EXPECT_THAT(message, HasSubstr("no_entry.so"));
+    EXPECT_THAT(message, HasSubstr("is not a portd module"));
+}
+
+TEST(ModuleLoader, WrongAbiVersionIsRefusedWithBothNumbers) {
+    const auto message = load_error("wrong_abi");
+    EXPECT_THAT(message, HasSubstr("wrong_abi.so"));
+    EXPECT_THAT(message, HasSubstr("ABI version " + std::to_string(kAbiVersion + 41)));
+    EXPECT_THAT(message, HasSubstr("expects " + std::to_string(kAbiVersion)));
+}
+
+TEST(ModuleLoader, WrongSignatureIsRefused) {
+    const auto message = load_error("wrong_signature");
+    EXPECT_THAT(message, HasSubstr("boost-0.0"));
+    EXPECT_THAT(message, HasSubstr("not binary compatible"));
+}
+
+TEST(ModuleLoader, NameMustMatchTheManifest) {
+    EXPECT_THAT([] {
+        try {
+            load_module(module_path(kDir, "good"), "web");
+        } catch (const ModuleLoadError& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    }(),
+                HasSubstr("calls itself 'good'"));
+}
+
+manifest::ServiceSpec spec_for(const std::string& module, const std::string& options_yaml) {
+    manifest::ServiceSpec spec;
+    spec.name = "svc";
+    spec.module = module;
+    spec.options = YAML::Load(options_yaml);
+    spec.where = {"portd.yaml", 3, 3};
+    return spec;
+}
+
+TEST(ModuleCheck, ConfigErrorsBecomeDiagnosticsWithPositionAndKeyPath) {
+    auto diagnostics =
+        check_service_module(spec_for("create_throws", "{other: 1, greting: hi}"), kDir);
+    ASSERT_EQ(diagnostics.size(), 2u);
+    EXPECT_EQ(diagnostics[0].key, "services.svc.options.greeting");
+    EXPECT_THAT(diagnostics[0].message, HasSubstr("is required"));
+    EXPECT_EQ(diagnostics[1].key, "services.svc.options.greting");
+    EXPECT_THAT(diagnostics[1].message, HasSubstr("did you mean 'greeting'"));
+    EXPECT_EQ(diagnostics[1].where.line, 1);
+    EXPECT_EQ(diagnostics[1].where.column, 12);
+}
+
+TEST(ModuleCheck, ValidOptionsGiveNoDiagnostics) {
+    EXPECT_TRUE(check_service_module(spec_for("create_throws", "{greeting: hi}"), kDir).empty());
+}
+
+TEST(ModuleCheck, LoadErrorsNameTheModuleKey) {
+    auto diagnostics = check_service_module(spec_for("wrong_abi", "{}"), kDir);
+    ASSERT_EQ(diagnostics.size(), 1u);
+    EXPECT_EQ(diagnostics[0].key, "services.svc.module");
+    EXPECT_THAT(diagnostics[0].message, HasSubstr("ABI version"));
+}
+
+/// A listening socket on 127.0.0.1 with a kernel-chosen port.
+std::pair<int, std::uint16_t> loopback_listener() {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    ::listen(fd, 16);
+    socklen_t length = sizeof address;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    return {fd, ntohs(address.sin_port)};
+}
+
+std::string round_trip(std::uint16_t port, const std::string& message) {
+    net::io_context io;
+    tcp::socket client(io);
+    client.connect({net::ip::make_address("127.0.0.1"), port});
+    net::write(client, net::buffer(message));
+    std::string reply;
+    boost::system::error_code ec;
+    net::read(client, net::dynamic_buffer(reply), ec);  // until the service closes
+    return reply;
+}
+
+class HostedModule : public ::testing::Test {
+protected:
+    void host(const std::string& module) {
+        auto [fd, port] = loopback_listener();
+        port_ = port;
+        auto spec = spec_for(module, "{}");
+        spec.threads = 2;
+        auto log = std::make_shared<spdlog::logger>("test",
+                                                    std::make_shared<spdlog::sinks::null_sink_mt>());
+        host_ = std::make_unique<ServiceHost>(spec, load_module(module_path(kDir, module), module),
+                                              std::vector<int>{fd}, control_.get_executor(), log);
+        host_->start();
+        control_thread_ = std::thread([this] {
+            auto guard = net::make_work_guard(control_);
+            control_.run();
+        });
+    }
+    void TearDown() override {
+        control_.stop();
+        if (control_thread_.joinable()) {
+            control_thread_.join();
+        }
+        host_.reset();
+    }
+
+    net::io_context control_;
+    std::thread control_thread_;
+    std::unique_ptr<ServiceHost> host_;
+    std::uint16_t port_ = 0;
+};
+
+TEST_F(HostedModule, ConnectionsReachTheModuleAndAreCounted) {
+    host("good");
+    EXPECT_EQ(round_trip(port_, "ping"), "ping");
+    EXPECT_EQ(round_trip(port_, "pong"), "pong");
+    EXPECT_EQ(host_->counters().accepted.load(), 2u);
+}
+
+// Without ENABLE_EXPORTS on the executable, Asio inside the module keeps its own call stack and
+// believes it never runs on the io_context's thread (STYLE.md, platform fact 5).
+TEST_F(HostedModule, ModuleCodeKnowsItRunsOnItsShard) {
+    host("sees_shard_thread");
+    EXPECT_EQ(round_trip(port_, "?"), "inside\n");
+}
+
+}  // namespace
+}  // namespace portd::worker
