@@ -1,0 +1,57 @@
+// Listing lines: LIST (the `ls -l` format every client parses), NLST, MLSD/MLST facts
+// (RFC 3659 §7) and the time formats of MDTM and MFMT. Pure functions over DirEntry.
+#pragma once
+
+#include "ftp/vfs.hpp"
+
+#include <cstdint>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace portd::ftp {
+
+/// "-rw-r--r--    1 1000     1000         5 Nov 25 18:47 name" (CRLF not included). Times are
+/// UTC; entries older than six months (or in the future) show the year instead of the time.
+std::string list_line(const DirEntry& entry, std::time_t now);
+
+/// The MLST facts a client may select with OPTS MLST.
+enum Fact : std::uint32_t {
+    kFactType = 1U << 0,
+    kFactSize = 1U << 1,
+    kFactModify = 1U << 2,
+    kFactPerm = 1U << 3,
+    kFactUnique = 1U << 4,
+    kFactUnixMode = 1U << 5,
+};
+inline constexpr std::uint32_t kAllFacts =
+    kFactType | kFactSize | kFactModify | kFactPerm | kFactUnique | kFactUnixMode;
+
+/// "type=file;size=5;modify=20261125184700;perm=rw;unique=803g1c;UNIX.mode=0644; name".
+/// `permissions` are the user's (Permission bits), which decide the perm fact.
+std::string mlsx_line(const DirEntry& entry, std::uint32_t facts, std::uint32_t permissions);
+
+/// The FEAT line for MLST: every fact, the selected ones marked with '*'.
+std::string mlst_feature(std::uint32_t selected);
+
+/// OPTS MLST argument ("type;size;") → selected facts (unknown names are ignored).
+std::uint32_t parse_fact_list(std::string_view text);
+
+/// The facts as OPTS MLST echoes them: "type;size;".
+std::string fact_list(std::uint32_t facts);
+
+/// YYYYMMDDHHMMSS in UTC.
+std::string format_mdtm(std::time_t when);
+
+/// YYYYMMDDHHMMSS[.sss] (UTC) → time; nothing if malformed or out of range.
+std::optional<std::time_t> parse_mdtm(std::string_view text);
+
+/// Shell pattern match of one name: '*', '?', and [...] classes ("[!...]" negates). Runs in
+/// O(pattern × name) with no recursion, so no pattern can make it explode.
+bool glob_match(std::string_view pattern, std::string_view name);
+
+/// True if `text` holds any of the glob characters.
+bool has_glob(std::string_view text);
+
+}  // namespace portd::ftp

@@ -1,0 +1,54 @@
+// One line per transfer in the wu-ftpd/vsftpd xferlog format, and one per login; written to a
+// file named in the options, or else sent as events to the journal.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace portd::ftp {
+
+struct TransferRecord {
+    std::time_t finished = 0;
+    std::uint64_t seconds = 0;
+    std::string remote_host;
+    std::uint64_t bytes = 0;
+    std::string path;        // virtual path
+    bool binary = true;      // TYPE I ('b') or A ('a')
+    bool incoming = false;   // 'i' upload, 'o' download
+    bool anonymous = false;  // access mode 'a' or 'r'
+    std::string user;
+    bool complete = true;  // 'c' or 'i'
+};
+
+/// "Wed Nov 25 18:47:13 2026 1 127.0.0.1 5 /a.txt b _ o r alice ftp 0 * c"
+std::string xferlog_line(const TransferRecord& record);
+
+/// "Wed Nov 25 18:47:13 2026 [pid 123] OK LOGIN: Client "127.0.0.1", "alice"" (vsftpd style).
+std::string login_line(std::time_t when, std::string_view remote_host, std::string_view user,
+                       bool ok);
+
+/// An append-only log file shared by every session of the service (all shards): writes are
+/// serialised and each line is written with a single write(2) on an O_APPEND descriptor.
+class XferlogFile {
+public:
+    XferlogFile() = default;
+    XferlogFile(const XferlogFile&) = delete;
+    XferlogFile& operator=(const XferlogFile&) = delete;
+    ~XferlogFile();
+
+    /// Opens (creating) the file; returns an errno value.
+    int open(const std::filesystem::path& path);
+    bool is_open() const { return fd_ >= 0; }
+    void write_line(std::string line);
+
+private:
+    std::mutex mutex_;
+    int fd_ = -1;
+};
+
+}  // namespace portd::ftp
