@@ -43,7 +43,9 @@ std::vector<PortRow> port_table(const Manifest& manifest) {
                 row.iana_name = "-";
             } else {
                 row.port = listen.port;
-                row.address = listen.address.to_string();
+                // Bracketed like the manifest writes it, so "[::]" is not mistaken for a typo.
+                row.address = listen.address.is_v6() ? "[" + listen.address.to_string() + "]"
+                                                     : listen.address.to_string();
                 row.range = classify_port(listen.port);
                 row.iana_name = iana_name(listen.port);
             }

@@ -52,7 +52,7 @@ class CheckValid(unittest.TestCase):
     options: {service: echo}
 """))
         self.assertEqual(rc, 0, err)
-        self.assertRegex(err, r"portd\.yaml:4:\d+: services\.echo\.listen\[0\].*ephemeral")
+        self.assertRegex(err, r"portd\.yaml:6:\d+: services\.echo\.listen\[0\].*ephemeral")
         self.assertIn("dynamic", out)
 
     def test_check_binds_nothing(self):
