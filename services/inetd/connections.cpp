@@ -81,11 +81,11 @@ void Session::close(std::string_view reason) {
     connection_.lease.release();
     const auto summary = std::to_string(bytes_in_) + " bytes in, " + std::to_string(bytes_out_) +
                          " out (" + std::string(reason) + ")";
-    config_->log->debug("close {}:{}: {}", connection_.peer.address().to_string(),
-                        connection_.peer.port(), summary);
-    if (config_->events) {
+    if (config_->events) {  // portd logs events too, with the addresses: one line is enough
         config_->events->event(spdlog::level::debug, "close", connection_.peer, connection_.local,
                                summary);
+    } else {
+        config_->log->debug("close {}: {}", connection_.peer.address().to_string(), summary);
     }
 }
 

@@ -13,7 +13,8 @@ import threading
 import time
 import unittest
 
-from portd_harness import PortdProcess, connect, free_port, free_ports, recv_all, recv_exactly
+from portd_harness import (PortdProcess, connect, free_port, free_ports, manifest_text, recv_all,
+                           recv_exactly, run_portd)
 
 RFC868_OFFSET = 2208988800  # seconds from 1900-01-01 to 1970-01-01
 PRINTABLE = bytes(range(32, 127))  # the 95 characters of RFC 864's ring
@@ -216,15 +217,59 @@ class InetdShutdown(unittest.TestCase):
                 s.settimeout(5)
                 self.assertEqual(recv_all(s), b"")  # drained: closed, nothing more sent
 
-    def test_sigterm_with_a_chargen_stream(self):
+    def test_sigterm_ends_a_chargen_stream_at_drain(self):
         port = free_port()
         with PortdProcess(services=inetd_service("chargen", port, "service: chargen")) as portd:
             with connect(port) as s:
                 recv_exactly(s, 74 * 100)
+                ended = threading.Event()
+
+                def read_to_end():  # keeps reading, so the server's writes keep completing
+                    deadline = time.monotonic() + 10
+                    try:
+                        while time.monotonic() < deadline and s.recv(65536):
+                            pass
+                        ended.set()
+                    except OSError:
+                        ended.set()  # a reset also ends the stream
+
+                reader = threading.Thread(target=read_to_end, daemon=True)
+                reader.start()
+                started = time.monotonic()
+                code = portd.stop(timeout=15)
+                self.assertEqual(code, 0, portd.stderr())
+                # Closed by drain after the write in flight, long before shutdown_timeout (5s).
+                self.assertLess(time.monotonic() - started, 3)
+                reader.join(10)
+                self.assertTrue(ended.is_set())
+
+    def test_sigterm_with_a_stalled_client(self):
+        # This chargen client stops reading, so the write in flight never completes: drain
+        # waits, and stop() closes it when shutdown_timeout (5s) passes.
+        port = free_port()
+        with PortdProcess(services=inetd_service("chargen", port, "service: chargen")) as portd:
+            with connect(port) as s:
+                recv_exactly(s, 74 * 10)
+                time.sleep(0.3)  # let the socket buffers fill
                 started = time.monotonic()
                 code = portd.stop(timeout=15)
                 self.assertEqual(code, 0, portd.stderr())
                 self.assertLess(time.monotonic() - started, 5 + 2)
+
+
+class InetdCheck(unittest.TestCase):
+
+    def test_check_reports_every_option_problem(self):
+        a, b = free_ports(2)
+        services = (inetd_service("small", a, "service: ecko, idle_timout: 5m") +
+                    "other:\n  module: inetd\n  listen: [\"127.0.0.1:{}\"]\n".format(b))
+        code, out, err = run_portd(["--check"], manifest_text(services))
+        self.assertNotEqual(code, 0)
+        self.assertIn("services.small.options.service: 'ecko' is not one of", err)
+        self.assertIn("did you mean 'echo'?", err)
+        self.assertIn("services.small.options.idle_timout: unknown key", err)
+        self.assertIn("did you mean 'idle_timeout'?", err)
+        self.assertIn("services.other.options.service: is required", err)
 
 
 def ipv6_loopback_available():
