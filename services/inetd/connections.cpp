@@ -11,10 +11,12 @@ Session::Session(Connection connection, std::shared_ptr<const SessionConfig> con
       watchdog_(executor_) {}
 
 void Session::start() {
-    config_->log->debug("accept from {}:{}", connection_.peer.address().to_string(),
+    config_->log->debug("accept from {} port {}", connection_.peer.address().to_string(),
                         connection_.peer.port());
-    deadline_ = std::chrono::steady_clock::now() + config_->idle_timeout;
-    watch();
+    if (!closed_) {  // stop() or drain() may have come first
+        deadline_ = std::chrono::steady_clock::now() + config_->idle_timeout;
+        watch();
+    }
 }
 
 // One timer, re-armed only when it fires: each read or write merely moves deadline_, which is

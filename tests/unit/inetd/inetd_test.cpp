@@ -22,7 +22,7 @@ using ::testing::UnorderedElementsAre;
 
 // Line 0 starts with the space, as BSD inetd's ring does (RFC 864 numbers the 95 printable
 // characters 0 to 94; its sample lines start at '!' because a leading space does not print).
-TEST(Chargen, LineZeroStartsWithSpace) {
+TEST(InetdChargen, LineZeroStartsWithSpace) {
     const std::string line = chargen_line(0);
     ASSERT_EQ(line.size(), 74U);
     EXPECT_EQ(line.substr(0, 72),
@@ -30,23 +30,23 @@ TEST(Chargen, LineZeroStartsWithSpace) {
     EXPECT_EQ(line.substr(72), "\r\n");
 }
 
-TEST(Chargen, LineOneShiftsByOne) {
+TEST(InetdChargen, LineOneShiftsByOne) {
     EXPECT_EQ(chargen_line(1).substr(0, 72),
               "!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefgh");
 }
 
-TEST(Chargen, Line94WrapsAroundTheAlphabet) {
+TEST(InetdChargen, Line94WrapsAroundTheAlphabet) {
     // Starts at '~', the last printable character, then continues from ' '.
     EXPECT_EQ(chargen_line(94).substr(0, 72),
               "~ !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdef");
 }
 
-TEST(Chargen, Line95RepeatsLineZero) {
+TEST(InetdChargen, Line95RepeatsLineZero) {
     EXPECT_EQ(chargen_line(95), chargen_line(0));
     EXPECT_EQ(chargen_line(95 * 1000 + 7), chargen_line(7));
 }
 
-TEST(Chargen, OnlyPrintableCharacters) {
+TEST(InetdChargen, OnlyPrintableCharacters) {
     for (std::uint64_t n = 0; n < kChargenCycle; ++n) {
         const std::string line = chargen_line(n);
         for (std::size_t i = 0; i < 72; ++i) {
@@ -62,20 +62,20 @@ std::chrono::system_clock::time_point unix_seconds(std::int64_t s) {
     return std::chrono::system_clock::time_point(std::chrono::seconds(s));
 }
 
-TEST(Rfc868, UnixEpochIsTheOffset) {
+TEST(InetdRfc868, UnixEpochIsTheOffset) {
     EXPECT_EQ(rfc868_seconds(unix_seconds(0)), 2'208'988'800U);
 }
 
-TEST(Rfc868, KnownDate) {
+TEST(InetdRfc868, KnownDate) {
     // 2000-01-01 00:00:00 UTC = 946684800 Unix seconds.
     EXPECT_EQ(rfc868_seconds(unix_seconds(946'684'800)), 3'155'673'600U);
 }
 
-TEST(Rfc868, SubSecondsAreDropped) {
+TEST(InetdRfc868, SubSecondsAreDropped) {
     EXPECT_EQ(rfc868_seconds(unix_seconds(10) + std::chrono::milliseconds(999)), 2'208'988'810U);
 }
 
-TEST(Rfc868, WrapsIn2036) {
+TEST(InetdRfc868, WrapsIn2036) {
     // 2036-02-07 06:28:16 UTC is 2^32 seconds after 1900: the counter wraps to 0.
     constexpr std::int64_t kWrap = 4'294'967'296LL - 2'208'988'800LL;  // 2085978496
     EXPECT_EQ(rfc868_seconds(unix_seconds(kWrap - 1)), 0xFFFFFFFFU);
@@ -85,7 +85,7 @@ TEST(Rfc868, WrapsIn2036) {
 
 // --- RFC 867 daytime -----------------------------------------------------------------------
 
-TEST(Daytime, RfcStyleLine) {
+TEST(InetdDaytime, RfcStyleLine) {
     std::tm t{};
     t.tm_year = 2026 - 1900;
     t.tm_mon = 10;  // November
@@ -122,7 +122,7 @@ auto problem(const std::string& key, const std::string& message_part) {
                  Field(&ConfigProblem::message, HasSubstr(message_part)));
 }
 
-TEST(Options, EveryServiceIsAccepted) {
+TEST(InetdOptions, EveryServiceIsAccepted) {
     for (const char* s : {"echo", "discard", "chargen", "daytime", "time"}) {
         EXPECT_THAT(problems_of(std::string("{service: ") + s + ", idle_timeout: 30s}"),
                     ::testing::IsEmpty())
@@ -130,42 +130,42 @@ TEST(Options, EveryServiceIsAccepted) {
     }
 }
 
-TEST(Options, UnknownKeySuggestsTheNearestKnownOne) {
+TEST(InetdOptions, UnknownKeySuggestsTheNearestKnownOne) {
     EXPECT_THAT(problems_of("{service: echo, idle_timout: 5m}"),
                 UnorderedElementsAre(problem("idle_timout", "did you mean 'idle_timeout'?")));
 }
 
-TEST(Options, BadServiceNameSuggestsOne) {
+TEST(InetdOptions, BadServiceNameSuggestsOne) {
     EXPECT_THAT(problems_of("{service: ecko}"),
                 UnorderedElementsAre(problem("service", "did you mean 'echo'?")));
 }
 
-TEST(Options, MissingService) {
+TEST(InetdOptions, MissingService) {
     EXPECT_THAT(problems_of("{idle_timeout: 1m}"),
                 UnorderedElementsAre(problem("service", "is required")));
     EXPECT_THAT(problems_of("~"), UnorderedElementsAre(problem("service", "is required")));
 }
 
-TEST(Options, EveryProblemAtOnce) {
+TEST(InetdOptions, EveryProblemAtOnce) {
     EXPECT_THAT(problems_of("{service: chargn, idle_timeout: 0s, rate: 1/s}"),
                 UnorderedElementsAre(problem("service", "did you mean 'chargen'?"),
                                      problem("idle_timeout", "more than 0"),
                                      problem("rate", "unknown key 'rate'")));
 }
 
-TEST(Options, DurationNeedsAUnit) {
+TEST(InetdOptions, DurationNeedsAUnit) {
     EXPECT_THAT(problems_of("{service: echo, idle_timeout: 300}"),
                 UnorderedElementsAre(problem("idle_timeout", "has no unit")));
 }
 
-TEST(Options, ProblemsCarryTheirPosition) {
+TEST(InetdOptions, ProblemsCarryTheirPosition) {
     const auto problems = problems_of("service: echo\nidle_timout: 5m\n");
     ASSERT_EQ(problems.size(), 1U);
     EXPECT_EQ(problems[0].mark.line, 1);  // 0-based: the second line
     EXPECT_EQ(problems[0].mark.column, 0);
 }
 
-TEST(Registry, DrainWithNoConnectionsIsDoneAtOnce) {
+TEST(InetdRegistry, DrainWithNoConnectionsIsDoneAtOnce) {
     net::io_context io;
     ServiceContext context;
     context.options = YAML::Load("{service: daytime}");
