@@ -1,0 +1,51 @@
+// One line per request in the combined log format, to a file (O_APPEND, so lines from every
+// shard thread stay whole), to the journal as a "request" event, or nowhere.
+#pragma once
+
+#include "http/unique_fd.hpp"
+
+#include <portd/module.hpp>
+
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace portd::http {
+
+struct AccessRecord {
+    std::string_view remote;  // client address
+    std::time_t time = 0;
+    std::string_view method;
+    std::string_view target;
+    int version_major = 1;
+    int version_minor = 1;
+    bool has_request_line = true;  // false when the request line never arrived whole
+    int status = 0;
+    std::uint64_t bytes = 0;  // body bytes sent
+    std::string_view referer;
+    std::string_view user_agent;
+};
+
+/// `host - - [date] "request" status bytes "referer" "user-agent"`, quotes and control bytes
+/// escaped as nginx does (\xHH), so a request cannot forge log lines.
+std::string format_combined(const AccessRecord& record);
+
+class AccessLog {
+public:
+    /// `destination`: "off", "journal" or a file path (opened here; throws std::system_error).
+    AccessLog(const std::string& destination, std::shared_ptr<EventLog> events);
+
+    bool enabled() const { return mode_ != Mode::off; }
+    void write(const AccessRecord& record, const tcp::endpoint& peer,
+               const tcp::endpoint& local) noexcept;
+
+private:
+    enum class Mode { off, journal, file };
+    Mode mode_ = Mode::off;
+    UniqueFd fd_;
+    std::shared_ptr<EventLog> events_;
+};
+
+}  // namespace portd::http

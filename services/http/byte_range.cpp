@@ -1,0 +1,95 @@
+#include "http/byte_range.hpp"
+
+#include "http/request.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <optional>
+
+namespace portd::http {
+
+namespace {
+
+std::optional<std::uint64_t> digits(std::string_view text) {
+    if (text.empty()) {
+        return std::nullopt;
+    }
+    std::uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (end != text.data() + text.size()) {
+        return std::nullopt;
+    }
+    if (ec == std::errc::result_out_of_range) {
+        return UINT64_MAX;  // larger than any file: clamps like any other large number
+    }
+    if (ec != std::errc()) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+}  // namespace
+
+RangeOutcome parse_range(std::string_view header, std::uint64_t size, std::size_t max_ranges,
+                         std::vector<ByteRange>& out) {
+    out.clear();
+    header = trim(header);
+    constexpr std::string_view kUnit = "bytes=";
+    if (header.size() < kUnit.size() || !iequals(header.substr(0, kUnit.size()), kUnit)) {
+        return RangeOutcome::ignore;
+    }
+    const auto specs = split_list(header.substr(kUnit.size()));
+    if (specs.empty() || specs.size() > max_ranges) {
+        return RangeOutcome::ignore;
+    }
+    for (auto spec : specs) {
+        const auto dash = spec.find('-');
+        if (dash == std::string_view::npos) {
+            return RangeOutcome::ignore;
+        }
+        const auto first_text = trim(spec.substr(0, dash));
+        const auto last_text = trim(spec.substr(dash + 1));
+        if (first_text.empty()) {
+            const auto suffix = digits(last_text);  // "-500": the last 500 bytes
+            if (!suffix) {
+                return RangeOutcome::ignore;
+            }
+            if (*suffix > 0 && size > 0) {
+                out.push_back({size - std::min(*suffix, size), size - 1});
+            }
+            continue;
+        }
+        const auto first = digits(first_text);
+        if (!first) {
+            return RangeOutcome::ignore;
+        }
+        std::uint64_t last = UINT64_MAX;
+        if (!last_text.empty()) {
+            const auto parsed = digits(last_text);
+            if (!parsed || *parsed < *first) {
+                return RangeOutcome::ignore;  // invalid spec: the whole field is ignored
+            }
+            last = *parsed;
+        }
+        if (*first < size) {
+            out.push_back({*first, std::min(last, size - 1)});
+        }
+    }
+    if (out.empty()) {
+        return RangeOutcome::unsatisfiable;
+    }
+    std::sort(out.begin(), out.end(),
+              [](const ByteRange& a, const ByteRange& b) { return a.first < b.first; });
+    std::vector<ByteRange> merged;
+    for (const auto& r : out) {
+        if (!merged.empty() && r.first <= merged.back().last + 1) {
+            merged.back().last = std::max(merged.back().last, r.last);
+        } else {
+            merged.push_back(r);
+        }
+    }
+    out = std::move(merged);
+    return RangeOutcome::satisfiable;
+}
+
+}  // namespace portd::http

@@ -1,0 +1,136 @@
+#include "http/config.hpp"
+
+#include <portd/options.hpp>
+
+#include <system_error>
+
+namespace portd::http {
+
+namespace {
+
+std::string lowered(std::string text) {
+    for (auto& c : text) {
+        if (c >= 'A' && c <= 'Z') {
+            c = static_cast<char>(c - 'A' + 'a');
+        }
+    }
+    return text;
+}
+
+void check_directory(OptionReader& opts, const YAML::Node& at, const std::string& key,
+                     const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    if (ec || !std::filesystem::exists(status)) {
+        opts.problem(at, key, "directory '" + path.string() + "' does not exist");
+    } else if (!std::filesystem::is_directory(status)) {
+        opts.problem(at, key, "'" + path.string() + "' is not a directory");
+    }
+}
+
+std::size_t bounded_size(OptionReader& opts, std::string_view key, std::uint64_t fallback,
+                         std::uint64_t min, std::uint64_t max) {
+    const auto value = opts.size(key, fallback);
+    if (value < min || value > max) {
+        opts.problem_at(key, "must be between " + std::to_string(min) + " and " +
+                                 std::to_string(max) + " bytes");
+        return static_cast<std::size_t>(fallback);
+    }
+    return static_cast<std::size_t>(value);
+}
+
+}  // namespace
+
+HttpConfig read_config(const ServiceContext& context) {
+    HttpConfig config;
+    OptionReader opts(context.options);
+    config.root = opts.path("root", context.base_dir, "the directory to serve, e.g. /srv/www");
+    if (!config.root.empty()) {
+        check_directory(opts, opts.node("root"), "root", config.root);
+    }
+    config.index = opts.strings("index", {"index.html"});
+    for (const auto& name : config.index) {
+        if (name.empty() || name.find('/') != std::string::npos) {
+            opts.problem_at("index", "'" + name + "' must be a plain file name");
+        }
+    }
+    config.autoindex = opts.boolean("autoindex", false);
+    config.dotfiles = opts.boolean("dotfiles", false);
+    config.precompressed = opts.boolean("precompressed", false);
+
+    if (auto types = opts.node("mime_types")) {
+        if (!types.IsMap()) {
+            opts.problem(types, "mime_types", "must be a mapping of extension: type");
+        } else {
+            for (const auto& entry : types) {
+                if (!entry.second.IsScalar() ||
+                    entry.second.Scalar().find('/') == std::string::npos) {
+                    opts.problem(entry.second, "mime_types." + entry.first.Scalar(),
+                                 "must be a media type such as text/plain");
+                    continue;
+                }
+                config.mime_types.emplace_back(entry.first.Scalar(), entry.second.Scalar());
+            }
+        }
+    }
+    if (auto hosts = opts.node("vhosts")) {
+        if (!hosts.IsMap()) {
+            opts.problem(hosts, "vhosts", "must be a mapping of host name: root directory");
+        } else {
+            for (const auto& entry : hosts) {
+                const auto key = "vhosts." + entry.first.Scalar();
+                if (!entry.second.IsScalar() || entry.second.Scalar().empty()) {
+                    opts.problem(entry.second, key, "must be a directory path");
+                    continue;
+                }
+                std::filesystem::path p(entry.second.Scalar());
+                if (p.is_relative()) {
+                    p = (context.base_dir / p).lexically_normal();
+                }
+                check_directory(opts, entry.second, key, p);
+                config.vhosts.emplace_back(lowered(entry.first.Scalar()), p);
+            }
+        }
+    }
+
+    config.header_timeout = opts.duration("header_timeout", config.header_timeout);
+    config.keepalive_timeout = opts.duration("keepalive_timeout", config.keepalive_timeout);
+    config.send_timeout = opts.duration("send_timeout", config.send_timeout);
+    for (auto [key, value] : {std::pair<const char*, std::chrono::milliseconds>{
+                                  "header_timeout", config.header_timeout},
+                              {"keepalive_timeout", config.keepalive_timeout},
+                              {"send_timeout", config.send_timeout}}) {
+        if (value.count() <= 0) {
+            opts.problem_at(key, "must be longer than zero");
+        }
+    }
+    config.limits.max_request_line =
+        bounded_size(opts, "max_request_line", config.limits.max_request_line, 64, 1 << 20);
+    config.limits.max_header_size =
+        bounded_size(opts, "max_header_size", config.limits.max_header_size, 256, 1 << 20);
+    config.limits.max_headers = static_cast<std::size_t>(opts.integer(
+        "max_headers", static_cast<std::int64_t>(config.limits.max_headers), 1, 10'000));
+    config.limits.max_body = opts.size("max_body", config.limits.max_body);
+    config.max_requests = static_cast<std::uint64_t>(opts.integer(
+        "max_requests", static_cast<std::int64_t>(config.max_requests), 1, 1'000'000'000));
+    config.max_ranges = static_cast<std::size_t>(
+        opts.integer("max_ranges", static_cast<std::int64_t>(config.max_ranges), 1, 1000));
+    config.server = opts.string("server", config.server);
+    if (config.server.empty() || config.server.find_first_of("\r\n") != std::string::npos) {
+        opts.problem_at("server", "must be a non-empty single line");
+        config.server = "portd";
+    }
+
+    const auto log = opts.string("access_log", "journal");
+    if (log == "journal" || log == "off") {
+        config.access_log = log;
+    } else {
+        std::filesystem::path p(log);
+        config.access_log =
+            (p.is_absolute() ? p : (context.base_dir / p).lexically_normal()).string();
+    }
+    opts.finish();
+    return config;
+}
+
+}  // namespace portd::http

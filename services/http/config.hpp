@@ -1,0 +1,40 @@
+// The http module's options, read once at create() with portd::OptionReader.
+#pragma once
+
+#include "http/request_parser.hpp"
+
+#include <portd/module.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace portd::http {
+
+struct HttpConfig {
+    std::filesystem::path root;
+    std::vector<std::pair<std::string, std::filesystem::path>> vhosts;  // lowercase host → root
+    std::vector<std::string> index{"index.html"};
+    bool autoindex = false;
+    bool dotfiles = false;
+    bool precompressed = false;
+    std::vector<std::pair<std::string, std::string>> mime_types;  // extension → type
+    std::filesystem::path system_mime_types = "/etc/mime.types";
+    std::chrono::milliseconds header_timeout{10'000};
+    std::chrono::milliseconds keepalive_timeout{75'000};
+    std::chrono::milliseconds send_timeout{60'000};
+    ParserLimits limits;
+    std::uint64_t max_requests = 1000;
+    std::size_t max_ranges = 16;
+    std::string access_log = "journal";  // "journal", "off" or a file path
+    std::string server = "portd";
+};
+
+/// Reads and validates `context.options` (roots must be existing directories); throws
+/// ConfigError with every problem found.
+HttpConfig read_config(const ServiceContext& context);
+
+}  // namespace portd::http

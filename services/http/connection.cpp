@@ -1,0 +1,394 @@
+#include "http/connection.hpp"
+
+#include "http/http_date.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <ctime>
+
+namespace portd::http {
+
+namespace {
+
+constexpr std::size_t kBufferSize = 8 * 1024;
+constexpr std::chrono::milliseconds kLinger{2000};
+constexpr std::size_t kMaxLingerBytes = 256 * 1024;
+
+/// The Date header changes once a second; format it once a second per thread.
+std::string_view current_date() {
+    thread_local std::time_t cached_second = 0;
+    thread_local std::string cached;
+    const auto now = std::time(nullptr);
+    if (now != cached_second) {
+        cached_second = now;
+        cached = format_http_date(now);
+    }
+    return cached;
+}
+
+std::string endpoint_address(const tcp::endpoint& endpoint) {
+    auto address = endpoint.address();
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+        address = net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6());
+    }
+    return address.to_string();
+}
+
+}  // namespace
+
+HttpConnection::HttpConnection(std::shared_ptr<ServiceState> state, Connection connection)
+    : state_(std::move(state)),
+      socket_(std::move(connection.socket)),
+      peer_(connection.peer),
+      local_(connection.local),
+      remote_(endpoint_address(connection.peer)),
+      lease_(std::move(connection.lease)),
+      timer_(socket_.get_executor()) {}
+
+void HttpConnection::start() {
+    net::co_spawn(
+        socket_.get_executor(), [self = shared_from_this()] { return self->serve(); },
+        net::detached);
+}
+
+void HttpConnection::start_refusal() {
+    net::co_spawn(
+        socket_.get_executor(), [self = shared_from_this()] { return self->refuse(); },
+        net::detached);
+}
+
+void HttpConnection::drain() {
+    net::post(socket_.get_executor(), [self = shared_from_this()] {
+        self->draining_ = true;
+        if (self->idle_ && !self->closed_) {
+            boost::system::error_code ignored;
+            self->socket_.cancel(ignored);  // wakes the read; serve() then closes
+        }
+    });
+}
+
+void HttpConnection::stop() {
+    net::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
+}
+
+void HttpConnection::close() {
+    if (closed_) {
+        return;
+    }
+    closed_ = true;
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    timer_.cancel();
+}
+
+void HttpConnection::set_deadline(std::chrono::milliseconds from_now) {
+    deadline_ = Clock::now() + from_now;
+    // A later deadline is picked up when the timer fires; an earlier one must re-arm it.
+    if (deadline_ < timer_.expiry()) {
+        timer_.expires_at(deadline_);
+    }
+}
+
+net::awaitable<void> HttpConnection::watchdog() {
+    auto self = shared_from_this();
+    while (!closed_) {
+        timer_.expires_at(deadline_);
+        boost::system::error_code ec;
+        co_await timer_.async_wait(net::redirect_error(net::use_awaitable, ec));
+        if (closed_) {
+            co_return;
+        }
+        if (Clock::now() >= deadline_) {
+            timed_out_ = true;
+            deadline_ = Clock::time_point::max();
+            boost::system::error_code ignored;
+            socket_.cancel(ignored);
+        }
+    }
+}
+
+net::awaitable<IoResult> HttpConnection::fill() {
+    if (begin_ == end_) {
+        begin_ = end_ = 0;
+    } else if (end_ == buffer_.size()) {
+        std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(begin_),
+                  buffer_.begin() + static_cast<std::ptrdiff_t>(end_), buffer_.begin());
+        end_ -= begin_;
+        begin_ = 0;
+    }
+    std::size_t n = 0;
+    const auto r = co_await read_some(socket_, buffer_.data() + end_, buffer_.size() - end_, n);
+    end_ += n;
+    co_return r;
+}
+
+net::awaitable<void> HttpConnection::serve() {
+    auto self = shared_from_this();
+    try {
+        if (!state_->registry.add(self)) {
+            close();
+            lease_.release();
+            co_return;
+        }
+        const auto& config = state_->config;
+        boost::system::error_code ignored;
+        socket_.non_blocking(true, ignored);
+        socket_.set_option(tcp::no_delay(true), ignored);
+        buffer_.resize(kBufferSize);
+        set_deadline(config.header_timeout);  // from accept: a silent client is cut off too
+        net::co_spawn(socket_.get_executor(), watchdog(), net::detached);
+
+        RequestParser parser(config.limits);
+        Request request;
+        std::uint64_t served = 0;
+        bool keep_alive = true;
+        while (keep_alive && !closed_) {
+            parser.reset();
+            idle_ = true;
+            if (served > 0) {
+                set_deadline(config.keepalive_timeout);
+            }
+            ParseResult result;
+            bool have_request = false;
+            while (!closed_) {
+                if (begin_ < end_) {
+                    if (idle_) {
+                        idle_ = false;
+                        if (served > 0) {
+                            // The whole head must arrive within the header timeout of its first
+                            // byte: a client trickling bytes does not extend it (slowloris).
+                            set_deadline(config.header_timeout);
+                        }
+                    }
+                    result = parser.parse(request,
+                                          std::string_view(buffer_.data() + begin_, end_ - begin_));
+                    begin_ += result.consumed;
+                    if (result.state != ParseState::need_more) {
+                        have_request = true;
+                        break;
+                    }
+                }
+                if (draining_ && idle_) {
+                    break;
+                }
+                if (co_await fill() != IoResult::ok) {
+                    if (timed_out_ && parser.started()) {
+                        timed_out_ = false;
+                        co_await send_error(408, nullptr);
+                    }
+                    break;
+                }
+            }
+            if (!have_request) {
+                break;
+            }
+            idle_ = false;
+            if (result.state == ParseState::bad) {
+                co_await send_error(result.status, parser.started() ? &request : nullptr);
+                break;
+            }
+            ++served;
+            keep_alive = request.is_http11() ? !request.has_token("connection", "close")
+                                             : request.has_token("connection", "keep-alive");
+            if (served >= config.max_requests || draining_) {
+                keep_alive = false;
+            }
+            if (request.body != BodyKind::none && !co_await discard_body(request)) {
+                break;
+            }
+            Response response;
+            try {
+                response = state_->files.respond(request);
+            } catch (const std::exception& e) {
+                state_->log->error("{} {}: {}", request.method, request.target, e.what());
+                response = error_response(500);
+            }
+            keep_alive = keep_alive && !response.close && !draining_;
+            const auto persistence = !keep_alive           ? Persistence::close
+                                     : request.is_http11() ? Persistence::keep_alive
+                                                           : Persistence::keep_alive_explicit;
+            std::uint64_t bytes = 0;
+            const bool sent = co_await send(response, request.method == "HEAD", persistence, bytes);
+            log(&request, response.status, bytes);
+            if (!sent) {
+                close();
+                break;
+            }
+        }
+        if (!closed_ && !keep_alive) {
+            co_await linger_close();
+        }
+    } catch (const std::exception& e) {
+        state_->log->warn("connection from {}: {}", remote_, e.what());
+    }
+    close();
+    state_->registry.remove(this);
+    lease_.release();
+}
+
+net::awaitable<bool> HttpConnection::discard_body(const Request& request) {
+    const auto& config = state_->config;
+    if (request.is_http11() && request.has_token("expect", "100-continue") && begin_ == end_) {
+        set_deadline(config.send_timeout);
+        if (co_await write_all(socket_, "HTTP/1.1 100 Continue\r\n\r\n", false, [] {}) !=
+            IoResult::ok) {
+            co_return false;
+        }
+    }
+    ChunkedDecoder chunked(config.limits.max_body, config.limits.max_request_line);
+    std::uint64_t remaining = request.content_length;
+    set_deadline(config.header_timeout);
+    while (!closed_) {
+        const std::string_view available(buffer_.data() + begin_, end_ - begin_);
+        if (request.body == BodyKind::length) {
+            const auto n =
+                static_cast<std::size_t>(std::min<std::uint64_t>(remaining, available.size()));
+            begin_ += n;
+            remaining -= n;
+            if (remaining == 0) {
+                co_return true;
+            }
+        } else {
+            const auto r = chunked.feed(available);
+            begin_ += r.consumed;
+            if (r.state == ParseState::good) {
+                co_return true;
+            }
+            if (r.state == ParseState::bad) {
+                co_await send_error(r.status, &request);
+                co_return false;
+            }
+        }
+        if (co_await fill() != IoResult::ok) {
+            if (timed_out_) {
+                timed_out_ = false;
+                co_await send_error(408, &request);
+            }
+            co_return false;
+        }
+        set_deadline(config.header_timeout);  // a body may take long, as long as it moves
+    }
+    co_return false;
+}
+
+net::awaitable<bool> HttpConnection::send(const Response& response, bool head_only,
+                                          Persistence persistence, std::uint64_t& body_bytes) {
+    const auto& config = state_->config;
+    body_bytes = 0;
+    auto head = serialize_head(response, current_date(), config.server, persistence);
+    set_deadline(config.send_timeout);
+    const auto progress = [this] {
+        set_deadline(state_->config.send_timeout);
+    };
+    const bool has_body = !head_only && !response.body.empty() && response.status != 304;
+    if (!has_body) {
+        co_return co_await write_all(socket_, head, false, progress) == IoResult::ok;
+    }
+    // Small in-memory bodies (error pages, listings) leave with the head in one write.
+    std::size_t first = 0;
+    if (!response.body.front().from_file) {
+        head += response.body.front().text;
+        body_bytes += response.body.front().text.size();
+        first = 1;
+    }
+    if (co_await write_all(socket_, head, first < response.body.size(), progress) != IoResult::ok) {
+        co_return false;
+    }
+    for (std::size_t i = first; i < response.body.size(); ++i) {
+        const auto& part = response.body[i];
+        const bool more = i + 1 < response.body.size();
+        IoResult r = IoResult::ok;
+        if (part.from_file) {
+            r = co_await send_file(socket_, response.file.get(), part.offset, part.length,
+                                   progress);
+            body_bytes += part.length;
+        } else {
+            r = co_await write_all(socket_, part.text, more, progress);
+            body_bytes += part.text.size();
+        }
+        if (r != IoResult::ok) {
+            co_return false;
+        }
+    }
+    co_return true;
+}
+
+net::awaitable<void> HttpConnection::send_error(int status, const Request* request) {
+    auto response = error_response(status);
+    std::uint64_t bytes = 0;
+    const bool head = request != nullptr && request->method == "HEAD";
+    if (co_await send(response, head, Persistence::close, bytes)) {
+        log(request, status, bytes);
+        co_await linger_close();
+    } else {
+        log(request, status, 0);
+    }
+    close();
+}
+
+net::awaitable<void> HttpConnection::linger_close() {
+    // Closing a socket with unread input makes the kernel send RST, which can destroy the
+    // response still in flight. Half-close, then read and drop what the client still sends,
+    // briefly and boundedly (nginx's lingering close).
+    if (closed_) {
+        co_return;
+    }
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    timed_out_ = false;
+    set_deadline(std::min(kLinger, state_->config.header_timeout));
+    std::size_t dropped = 0;
+    while (!closed_ && dropped < kMaxLingerBytes) {
+        begin_ = end_ = 0;
+        if (co_await fill() != IoResult::ok) {
+            break;
+        }
+        dropped += end_;
+    }
+    close();
+}
+
+net::awaitable<void> HttpConnection::refuse() {
+    auto self = shared_from_this();
+    try {
+        boost::system::error_code ignored;
+        socket_.non_blocking(true, ignored);
+        buffer_.resize(kBufferSize);
+        set_deadline(std::min(kLinger, state_->config.send_timeout));
+        net::co_spawn(socket_.get_executor(), watchdog(), net::detached);
+        auto response = error_response(503);
+        response.add_header("Retry-After", "5");
+        std::uint64_t bytes = 0;
+        if (co_await send(response, false, Persistence::close, bytes)) {
+            co_await linger_close();
+        }
+    } catch (const std::exception& e) {
+        state_->log->warn("refusing {}: {}", remote_, e.what());
+    }
+    close();
+    lease_.release();
+}
+
+void HttpConnection::log(const Request* request, int status, std::uint64_t bytes) {
+    if (!state_->access_log.enabled()) {
+        return;
+    }
+    AccessRecord record;
+    record.remote = remote_;
+    record.time = std::time(nullptr);
+    record.status = status;
+    record.bytes = bytes;
+    record.has_request_line = request != nullptr && !request->method.empty();
+    if (record.has_request_line) {
+        record.method = request->method;
+        record.target = request->target;
+        record.version_major = request->version_major;
+        record.version_minor = request->version_minor;
+        record.referer = request->header("referer").value_or("");
+        record.user_agent = request->header("user-agent").value_or("");
+    }
+    state_->access_log.write(record, peer_, local_);
+}
+
+}  // namespace portd::http

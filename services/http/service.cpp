@@ -1,0 +1,83 @@
+#include "http/service.hpp"
+
+#include "http/connection.hpp"
+
+#include <system_error>
+
+namespace portd::http {
+
+void HttpService::accept(Connection connection) noexcept {
+    try {
+        if (!state_) {
+            boost::system::error_code ignored;
+            connection.socket.close(ignored);
+            return;
+        }
+        std::make_shared<HttpConnection>(state_, std::move(connection))->start();
+    } catch (const std::exception& e) {
+        if (state_) {
+            state_->log->error("accepting a connection: {}", e.what());
+        }
+    }
+}
+
+void HttpService::refuse(Connection connection, std::string_view reason) noexcept {
+    try {
+        if (!state_) {
+            boost::system::error_code ignored;
+            connection.socket.close(ignored);
+            return;
+        }
+        state_->log->debug("refusing {}: {}", connection.peer.address().to_string(), reason);
+        std::make_shared<HttpConnection>(state_, std::move(connection))->start_refusal();
+    } catch (const std::exception& e) {
+        state_->log->error("refusing a connection: {}", e.what());
+    }
+}
+
+void HttpService::drain(std::function<void()> done) noexcept {
+    try {
+        if (!state_) {
+            done();
+            return;
+        }
+        state_->registry.drain(std::move(done));
+    } catch (const std::exception& e) {
+        state_->log->error("drain: {}", e.what());
+    }
+}
+
+void HttpService::stop() noexcept {
+    try {
+        if (state_) {
+            state_->registry.stop();
+        }
+    } catch (const std::exception& e) {
+        state_->log->error("stop: {}", e.what());
+    }
+}
+
+std::unique_ptr<Service> create_service(ServiceContext context) {
+    auto config = read_config(context);
+    if (context.check_only) {
+        return std::make_unique<HttpService>(nullptr);
+    }
+    MimeTypes mime;
+    std::error_code ec;
+    if (std::filesystem::exists(config.system_mime_types, ec)) {
+        mime.load_system_file(config.system_mime_types);
+    }
+    for (const auto& [ext, type] : config.mime_types) {
+        mime.set(ext, type);
+    }
+    try {
+        auto state = std::make_shared<ServiceState>(std::move(config), std::move(mime), context.log,
+                                                    context.events);
+        return std::make_unique<HttpService>(std::move(state));
+    } catch (const std::system_error& e) {
+        // The root vanished or is unreadable for this service's user since validation.
+        throw ConfigError(context.options, "root", e.what());
+    }
+}
+
+}  // namespace portd::http

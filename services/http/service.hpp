@@ -1,0 +1,30 @@
+// The http Service: hands connections to HttpConnection and drains them through the registry.
+#pragma once
+
+#include "http/service_state.hpp"
+
+#include <portd/module.hpp>
+
+#include <memory>
+
+namespace portd::http {
+
+class HttpService final : public Service {
+public:
+    /// `state` is null for `portd --check`: options validated, nothing opened.
+    explicit HttpService(std::shared_ptr<ServiceState> state) : state_(std::move(state)) {}
+
+    void accept(Connection connection) noexcept override;
+    void refuse(Connection connection, std::string_view reason) noexcept override;
+    void drain(std::function<void()> done) noexcept override;
+    void stop() noexcept override;
+
+private:
+    std::shared_ptr<ServiceState> state_;
+};
+
+/// The module's create(): validates the options and, unless checking only, opens the roots,
+/// the MIME table and the access log.
+std::unique_ptr<Service> create_service(ServiceContext context);
+
+}  // namespace portd::http

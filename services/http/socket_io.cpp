@@ -1,0 +1,108 @@
+#include "http/socket_io.hpp"
+
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace portd::http {
+
+namespace {
+
+net::awaitable<IoResult> wait(tcp::socket& socket, tcp::socket::wait_type type) {
+    boost::system::error_code ec;
+    co_await socket.async_wait(type, net::redirect_error(net::use_awaitable, ec));
+    if (ec == net::error::operation_aborted) {
+        co_return IoResult::cancelled;
+    }
+    co_return ec ? IoResult::error : IoResult::ok;
+}
+
+}  // namespace
+
+net::awaitable<IoResult> read_some(tcp::socket& socket, char* buffer, std::size_t size,
+                                   std::size_t& read) {
+    read = 0;
+    while (true) {
+        if (!socket.is_open()) {
+            co_return IoResult::cancelled;
+        }
+        const auto n = ::recv(socket.native_handle(), buffer, size, 0);
+        if (n > 0) {
+            read = static_cast<std::size_t>(n);
+            co_return IoResult::ok;
+        }
+        if (n == 0) {
+            co_return IoResult::eof;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            co_return IoResult::error;
+        }
+        if (const auto r = co_await wait(socket, tcp::socket::wait_read); r != IoResult::ok) {
+            co_return r;
+        }
+    }
+}
+
+net::awaitable<IoResult> write_all(tcp::socket& socket, std::string_view data, bool more,
+                                   const std::function<void()>& progress) {
+    while (!data.empty()) {
+        if (!socket.is_open()) {
+            co_return IoResult::cancelled;
+        }
+        const auto n = ::send(socket.native_handle(), data.data(), data.size(),
+                              MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+        if (n > 0) {
+            data.remove_prefix(static_cast<std::size_t>(n));
+            progress();
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            co_return IoResult::error;
+        }
+        if (const auto r = co_await wait(socket, tcp::socket::wait_write); r != IoResult::ok) {
+            co_return r;
+        }
+    }
+    co_return IoResult::ok;
+}
+
+net::awaitable<IoResult> send_file(tcp::socket& socket, int file_fd, std::uint64_t offset,
+                                   std::uint64_t length, const std::function<void()>& progress) {
+    constexpr std::uint64_t kChunk = 1U << 30;  // sendfile moves at most ~2 GiB per call
+    auto off = static_cast<off_t>(offset);
+    while (length > 0) {
+        if (!socket.is_open()) {
+            co_return IoResult::cancelled;
+        }
+        const auto n = ::sendfile(socket.native_handle(), file_fd, &off,
+                                  static_cast<std::size_t>(std::min(length, kChunk)));
+        if (n > 0) {
+            length -= static_cast<std::uint64_t>(n);
+            progress();
+            continue;
+        }
+        if (n == 0) {
+            co_return IoResult::error;  // end of file before the promised length
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            co_return IoResult::error;
+        }
+        if (const auto r = co_await wait(socket, tcp::socket::wait_write); r != IoResult::ok) {
+            co_return r;
+        }
+    }
+    co_return IoResult::ok;
+}
+
+}  // namespace portd::http

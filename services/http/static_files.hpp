@@ -1,0 +1,43 @@
+// A request → a Response, for files under a root: method rules, vhost choice, the jail,
+// index files, redirects, listings, conditional requests, ranges and precompressed siblings.
+// It opens files but never touches a socket, so it is tested against a scratch directory.
+#pragma once
+
+#include "http/config.hpp"
+#include "http/mime_types.hpp"
+#include "http/request.hpp"
+#include "http/response.hpp"
+#include "http/unique_fd.hpp"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace portd::http {
+
+class StaticFiles {
+public:
+    /// Opens the root directories (throws std::system_error if one cannot be opened).
+    StaticFiles(const HttpConfig& config, MimeTypes mime);
+
+    Response respond(const Request& request) const;
+
+private:
+    int root_for(const Request& request, std::string_view authority) const;
+    Response serve_directory(const Request& request, int root, const std::string& path,
+                             std::string_view query, int dir_fd) const;
+    Response serve_file(const Request& request, int root, const std::string& path,
+                        struct OpenedFile file) const;
+
+    const HttpConfig& config_;
+    MimeTypes mime_;
+    UniqueFd root_;
+    std::vector<std::pair<std::string, UniqueFd>> vhosts_;
+};
+
+/// Known methods this server does not allow get 405; the rest 501 (RFC 9110 §9.1).
+bool is_known_method(std::string_view method);
+
+inline constexpr std::string_view kAllow = "GET, HEAD, OPTIONS";
+
+}  // namespace portd::http

@@ -1,0 +1,120 @@
+#include "http/access_log.hpp"
+#include "http/autoindex.hpp"
+#include "http/content_coding.hpp"
+#include "http/mime_types.hpp"
+#include "http/response.hpp"
+
+#include "temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+namespace portd::http {
+namespace {
+
+std::vector<std::string> order(std::string_view accept) {
+    const auto codings = precompressed_codings();
+    std::array<std::size_t, 8> idx{};
+    const auto n = acceptable_codings(accept, codings, idx);
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < n; ++i) {
+        out.emplace_back(codings[idx[i]].name);
+    }
+    return out;
+}
+
+using Names = std::vector<std::string>;
+
+TEST(ContentCoding, QValuesAndTies) {
+    EXPECT_EQ(order(""), Names{});
+    EXPECT_EQ(order("gzip"), Names{"gzip"});
+    EXPECT_EQ(order("gzip, br"), (Names{"br", "gzip"}));  // tie: smallest first
+    EXPECT_EQ(order("gzip;q=1.0, br;q=0.5"), (Names{"gzip", "br"}));
+    EXPECT_EQ(order("br;q=0, gzip"), Names{"gzip"});
+    EXPECT_EQ(order("*"), (Names{"br", "zstd", "gzip"}));
+    EXPECT_EQ(order("*;q=0.5, gzip;q=0"), (Names{"br", "zstd"}));
+    EXPECT_EQ(order("x-gzip"), Names{"gzip"});
+    EXPECT_EQ(order("gzip;q=0.5, identity"), Names{});  // identity preferred
+    EXPECT_EQ(order("gzip;q=0.5, identity;q=0.5"), Names{"gzip"});
+    EXPECT_EQ(order("gzip;q=2"), Names{});  // invalid q: member ignored
+    EXPECT_EQ(order("GZIP;Q=0.8"), Names{"gzip"});
+}
+
+TEST(MimeTypes, BuiltInSystemAndOverrides) {
+    MimeTypes m;
+    EXPECT_EQ(m.lookup("/a/index.HTML"), "text/html");
+    EXPECT_EQ(m.lookup("x.css"), "text/css");
+    EXPECT_EQ(m.lookup("noext"), "application/octet-stream");
+    EXPECT_EQ(m.lookup("dir.d/noext"), "application/octet-stream");
+    EXPECT_EQ(m.lookup("x.unknownext"), "application/octet-stream");
+    testing::TempDir dir;
+    const auto file = dir.write("mime.types", "# comment\nfoo/bar  fb fbb\ntext/x-weird html\n");
+    m.load_system_file(file);
+    EXPECT_EQ(m.lookup("a.fbb"), "foo/bar");
+    EXPECT_EQ(m.lookup("a.html"), "text/html");  // built-in wins over the system file
+    m.set(".fb", "foo/override");
+    EXPECT_EQ(m.lookup("a.FB"), "foo/override");
+}
+
+TEST(Autoindex, EscapesNamesAndSorts) {
+    std::vector<DirEntry> entries = {
+        {"b<script>.txt", false, 30, 300},
+        {"a&b", false, 10, 100},
+        {"zdir", true, 0, 50},
+        {"c\"q.txt", false, 20, 200},
+    };
+    sort_entries(entries, listing_order("sort=size&order=desc"));
+    EXPECT_EQ(entries[0].name, "zdir");  // directories first
+    EXPECT_EQ(entries[1].name, "b<script>.txt");
+    EXPECT_EQ(entries[3].name, "a&b");
+    sort_entries(entries, listing_order(""));
+    EXPECT_EQ(entries[1].name, "a&b");
+    const auto html = render_html_listing("/x<y>/", entries, ListingOrder{});
+    EXPECT_EQ(html.find("<script>"), std::string::npos);
+    EXPECT_NE(html.find("b&lt;script&gt;.txt"), std::string::npos);
+    EXPECT_NE(html.find("href=\"b%3Cscript%3E.txt\""), std::string::npos);
+    EXPECT_NE(html.find("a&amp;b"), std::string::npos);
+    EXPECT_NE(html.find("Index of /x&lt;y&gt;/"), std::string::npos);
+    EXPECT_NE(html.find("href=\"zdir/\""), std::string::npos);
+    const auto json = render_json_listing(entries);
+    EXPECT_NE(json.find("\"name\":\"c\\\"q.txt\""), std::string::npos);
+    EXPECT_NE(json.find("\"type\":\"directory\""), std::string::npos);
+    EXPECT_NE(json.find("\"size\":30"), std::string::npos);
+}
+
+TEST(AccessLog, CombinedFormatEscapes) {
+    AccessRecord r;
+    r.remote = "127.0.0.1";
+    r.time = 0;
+    r.method = "GET";
+    r.target = "/a\"b";
+    r.status = 200;
+    r.bytes = 42;
+    r.user_agent = "ua\nx";
+    const auto line = format_combined(r);
+    EXPECT_EQ(line.substr(0, 16), "127.0.0.1 - - [0");
+    EXPECT_NE(line.find("\"GET /a\\x22b HTTP/1.1\" 200 42 \"-\" \"ua\\x0Ax\""), std::string::npos)
+        << line;
+    r.has_request_line = false;
+    EXPECT_NE(format_combined(r).find("] \"\" 200"), std::string::npos);
+}
+
+TEST(Response, HeadSerialization) {
+    auto r = error_response(404);
+    const auto head = serialize_head(r, "DATE", "portd", Persistence::close);
+    EXPECT_EQ(head.substr(0, 24), "HTTP/1.1 404 Not Found\r\n");
+    EXPECT_NE(head.find("Content-Length: " + std::to_string(r.content_length()) + "\r\n"),
+              std::string::npos);
+    EXPECT_NE(head.find("Connection: close\r\n\r\n"), std::string::npos);
+    Response not_modified;
+    not_modified.status = 304;
+    const auto h304 = serialize_head(not_modified, "D", "s", Persistence::keep_alive_explicit);
+    EXPECT_EQ(h304.find("Content-Length"), std::string::npos);
+    EXPECT_NE(h304.find("Connection: keep-alive\r\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace portd::http

@@ -1,0 +1,193 @@
+#include "http/static_files.hpp"
+
+#include "http/conditional.hpp"
+
+#include "temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace portd::http {
+namespace {
+
+namespace fs = std::filesystem;
+
+class StaticFilesTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_.write("www/hello.txt", "hello world");
+        dir_.write("www/sub/index.html", "<p>sub</p>");
+        dir_.write("www/.secret", "s");
+        dir_.write("www/app.js", "plain");
+        dir_.write("www/app.js.gz", "gzipped");
+        dir_.write("www/app.js.br", "brotli");
+        fs::create_directories(dir_.path() / "www/empty");
+        dir_.write("other/hello.txt", "other host");
+        config_.root = dir_.path() / "www";
+    }
+
+    Response get(std::string target, std::initializer_list<Header> headers = {},
+                 std::string method = "GET") {
+        if (!files_) {
+            files_ = std::make_unique<StaticFiles>(config_, MimeTypes());
+        }
+        Request r;
+        r.method = std::move(method);
+        r.target = std::move(target);
+        r.headers = headers;
+        return files_->respond(r);
+    }
+
+    static std::string header(const Response& r, std::string_view name) {
+        const auto key = "\r\n" + std::string(name) + ": ";
+        const auto text = "\r\n" + r.headers;
+        const auto at = text.find(key);
+        if (at == std::string::npos) {
+            return {};
+        }
+        const auto start = at + key.size();
+        return text.substr(start, text.find("\r\n", start) - start);
+    }
+
+    testing::TempDir dir_;
+    HttpConfig config_;
+    std::unique_ptr<StaticFiles> files_;
+};
+
+TEST_F(StaticFilesTest, ServesFileWithValidators) {
+    auto r = get("/hello.txt");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.content_length(), 11u);
+    ASSERT_EQ(r.body.size(), 1u);
+    EXPECT_TRUE(r.body[0].from_file);
+    EXPECT_TRUE(r.file);
+    EXPECT_EQ(header(r, "Content-Type"), "text/plain");
+    EXPECT_EQ(header(r, "Accept-Ranges"), "bytes");
+    EXPECT_FALSE(header(r, "ETag").empty());
+    EXPECT_FALSE(header(r, "Last-Modified").empty());
+    EXPECT_EQ(header(r, "Vary"), "");
+}
+
+TEST_F(StaticFilesTest, Errors) {
+    EXPECT_EQ(get("/nope").status, 404);
+    EXPECT_EQ(get("/.secret").status, 404);
+    EXPECT_EQ(get("/%2e%2e/other/hello.txt").status, 400);
+    EXPECT_EQ(get("/hello.txt/").status, 404);
+    EXPECT_EQ(get("/empty/").status, 403);
+    auto post = get("/hello.txt", {}, "POST");
+    EXPECT_EQ(post.status, 405);
+    EXPECT_EQ(header(post, "Allow"), "GET, HEAD, OPTIONS");
+    EXPECT_EQ(get("/hello.txt", {}, "BREW").status, 501);
+}
+
+TEST_F(StaticFilesTest, DotfilesWhenEnabled) {
+    config_.dotfiles = true;
+    EXPECT_EQ(get("/.secret").status, 200);
+}
+
+TEST_F(StaticFilesTest, Options) {
+    auto r = get("*", {}, "OPTIONS");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(header(r, "Allow"), "GET, HEAD, OPTIONS");
+    EXPECT_EQ(get("/hello.txt", {}, "OPTIONS").status, 200);
+    EXPECT_EQ(get("/missing", {}, "OPTIONS").status, 404);
+}
+
+TEST_F(StaticFilesTest, DirectoriesRedirectAndIndex) {
+    auto r = get("/sub?x=1");
+    EXPECT_EQ(r.status, 301);
+    EXPECT_EQ(header(r, "Location"), "/sub/?x=1");
+    r = get("/sub/");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.content_length(), 10u);
+    EXPECT_EQ(header(r, "Content-Type"), "text/html");
+    EXPECT_EQ(get("/").status, 403);
+}
+
+TEST_F(StaticFilesTest, Autoindex) {
+    config_.autoindex = true;
+    auto html = get("/");
+    EXPECT_EQ(html.status, 200);
+    ASSERT_FALSE(html.body.empty());
+    EXPECT_NE(html.body[0].text.find("hello.txt"), std::string::npos);
+    EXPECT_EQ(html.body[0].text.find(".secret"), std::string::npos);
+    auto json = get("/", {{"Accept", "application/json"}});
+    EXPECT_EQ(header(json, "Content-Type"), "application/json");
+    EXPECT_NE(json.body[0].text.find("\"name\":\"sub\""), std::string::npos);
+    EXPECT_EQ(header(get("/?format=json"), "Content-Type"), "application/json");
+}
+
+TEST_F(StaticFilesTest, Conditionals) {
+    const auto first = get("/hello.txt");
+    const auto etag = header(first, "ETag");
+    const auto modified = header(first, "Last-Modified");
+    auto r = get("/hello.txt", {{"If-None-Match", etag}});
+    EXPECT_EQ(r.status, 304);
+    EXPECT_EQ(header(r, "ETag"), etag);
+    EXPECT_TRUE(r.body.empty());
+    EXPECT_EQ(get("/hello.txt", {{"If-Modified-Since", modified}}).status, 304);
+    EXPECT_EQ(get("/hello.txt", {{"If-Match", "\"other\""}}).status, 412);
+    EXPECT_EQ(get("/hello.txt", {{"If-Match", etag}}).status, 200);
+    EXPECT_EQ(get("/hello.txt", {{"If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:01 GMT"}}).status,
+              412);
+}
+
+TEST_F(StaticFilesTest, Ranges) {
+    auto r = get("/hello.txt", {{"Range", "bytes=6-"}});
+    EXPECT_EQ(r.status, 206);
+    EXPECT_EQ(header(r, "Content-Range"), "bytes 6-10/11");
+    ASSERT_EQ(r.body.size(), 1u);
+    EXPECT_EQ(r.body[0].offset, 6u);
+    EXPECT_EQ(r.body[0].length, 5u);
+
+    r = get("/hello.txt", {{"Range", "bytes=0-0,-1"}});
+    EXPECT_EQ(r.status, 206);
+    const auto type = header(r, "Content-Type");
+    ASSERT_EQ(type.rfind("multipart/byteranges; boundary=", 0), 0u);
+    const auto boundary = type.substr(type.find('=') + 1);
+    ASSERT_EQ(r.body.size(), 5u);
+    EXPECT_NE(r.body[0].text.find("--" + boundary + "\r\n"), std::string::npos);
+    EXPECT_NE(r.body[0].text.find("Content-Range: bytes 0-0/11"), std::string::npos);
+    EXPECT_NE(r.body[2].text.find("Content-Range: bytes 10-10/11"), std::string::npos);
+    EXPECT_EQ(r.body[4].text, "\r\n--" + boundary + "--\r\n");
+
+    r = get("/hello.txt", {{"Range", "bytes=50-"}});
+    EXPECT_EQ(r.status, 416);
+    EXPECT_EQ(header(r, "Content-Range"), "bytes */11");
+
+    const auto etag = header(get("/hello.txt"), "ETag");
+    EXPECT_EQ(get("/hello.txt", {{"Range", "bytes=0-1"}, {"If-Range", etag}}).status, 206);
+    EXPECT_EQ(get("/hello.txt", {{"Range", "bytes=0-1"}, {"If-Range", "\"old\""}}).status, 200);
+    EXPECT_EQ(get("/hello.txt", {{"Range", "bytes=0-1"}}, "HEAD").status, 200);
+}
+
+TEST_F(StaticFilesTest, Precompressed) {
+    EXPECT_EQ(header(get("/app.js", {{"Accept-Encoding", "gzip"}}), "Content-Encoding"), "");
+    config_.precompressed = true;
+    auto r = get("/app.js", {{"Accept-Encoding", "gzip, br"}});
+    EXPECT_EQ(header(r, "Content-Encoding"), "br");
+    EXPECT_EQ(header(r, "Content-Type"), "application/javascript");
+    EXPECT_EQ(header(r, "Vary"), "Accept-Encoding");
+    EXPECT_EQ(r.content_length(), 6u);
+    auto g = get("/app.js", {{"Accept-Encoding", "gzip;q=1, br;q=0.1"}});
+    EXPECT_EQ(header(g, "Content-Encoding"), "gzip");
+    EXPECT_NE(header(g, "ETag"), header(r, "ETag"));
+    auto plain = get("/app.js");
+    EXPECT_EQ(header(plain, "Content-Encoding"), "");
+    EXPECT_EQ(header(plain, "Vary"), "Accept-Encoding");
+    EXPECT_EQ(plain.content_length(), 5u);
+    // zstd accepted, but no .zst sibling: falls through to the next acceptable one.
+    EXPECT_EQ(header(get("/app.js", {{"Accept-Encoding", "zstd, gzip;q=0.5"}}), "Content-Encoding"),
+              "gzip");
+}
+
+TEST_F(StaticFilesTest, VirtualHosts) {
+    config_.vhosts = {{"other.example", dir_.path() / "other"}};
+    EXPECT_EQ(get("/hello.txt", {{"Host", "Other.Example:8080"}}).content_length(), 10u);
+    EXPECT_EQ(get("/hello.txt", {{"Host", "unknown"}}).content_length(), 11u);
+    EXPECT_EQ(get("http://other.example/hello.txt", {{"Host", "x"}}).content_length(), 10u);
+}
+
+}  // namespace
+}  // namespace portd::http
