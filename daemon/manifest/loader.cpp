@@ -141,7 +141,14 @@ private:
 
     std::optional<YAML::Node> parse(std::string_view yaml, const FileContext& file) {
         try {
-            return YAML::Load(std::string(yaml));
+            auto documents = YAML::LoadAll(std::string(yaml));
+            if (documents.size() > 1) {
+                // yaml-cpp's Load would silently keep only the first one.
+                error(file, documents[1], "",
+                      "a second YAML document starts here (after '---'), and portd reads only "
+                      "one per file: merge them, or move services to an included file");
+            }
+            return documents.empty() ? YAML::Node() : documents.front();
         } catch (const YAML::ParserException& e) {
             error(location(file, e.mark), "",
                   "YAML syntax error: " + e.msg +
@@ -263,6 +270,9 @@ private:
         spec.where = location(file, key.Mark());
         const std::string prefix = "services." + spec.name;
         check_service_name(spec, prefix);
+        if (spec.name.empty()) {
+            return;  // its other problems would only print as "services..module"
+        }
 
         OptionReader r(value, prefix);
         check_duplicate_keys(value, prefix, file);

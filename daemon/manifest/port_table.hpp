@@ -13,7 +13,7 @@ namespace portd::manifest {
 struct PortRow {
     std::uint16_t port = 0;  // 0 for a systemd:NAME row
     std::string protocol;    // "tcp"
-    std::string address;     // "0.0.0.0", "::1", or "systemd:NAME"
+    std::string address;     // "0.0.0.0", "[::1]" (bracketed), or "systemd:NAME"
     std::string service;
     std::string module;
     PortRange range = PortRange::well_known;  // meaningless for a systemd:NAME row

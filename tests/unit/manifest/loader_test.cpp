@@ -117,6 +117,14 @@ TEST(Loader, YamlSyntaxErrorHasAPosition) {
     EXPECT_TRUE(has(unclosed.errors, "portd.yaml:2:", "YAML syntax error"));
 }
 
+TEST(Loader, SecondDocumentIsAnError) {
+    const auto r =
+        load("services:\n  a: { module: m, listen: [\"127.0.0.1:7\"] }\n---\nservices: {}\n");
+    EXPECT_TRUE(has(r.errors, "portd.yaml:4:1: ", "second YAML document"));
+    EXPECT_EQ(r.errors.size(), 1u) << testing::dump(r.errors);
+    EXPECT_EQ(r.manifest.services.size(), 1u);
+}
+
 TEST(Loader, UnknownKeysSuggestTheNearest) {
     const auto r = load(R"(portd:
   modules_dri: /x
@@ -183,6 +191,9 @@ TEST(Loader, ServiceNames) {
     EXPECT_TRUE(has(r.errors,
                     "portd.yaml:3:3: services.a234567890123456789012345678901234: ", "at most 32"));
     EXPECT_EQ(r.errors.size(), 2u) << testing::dump(r.errors);
+    const auto list_key = load("services:\n  ? [a, b]\n  : { module: m }\n");
+    EXPECT_TRUE(has(list_key.errors, "portd.yaml:2:5: services.: ", "needs a name"));
+    EXPECT_EQ(list_key.errors.size(), 1u) << testing::dump(list_key.errors);
 }
 
 TEST(Loader, ServiceDefinedTwiceNamesBothPlaces) {

@@ -25,7 +25,7 @@ TEST(PortTable, RowsSortedByPortThenAddress) {
     EXPECT_EQ(rows[1].module, "inetd");
     EXPECT_EQ(rows[1].protocol, "tcp");
     EXPECT_EQ(rows[2].address, "0.0.0.0");
-    EXPECT_EQ(rows[3].address, "::");
+    EXPECT_EQ(rows[3].address, "[::]");  // bracketed, as the manifest writes it
     EXPECT_EQ(rows[3].range, PortRange::well_known);
     EXPECT_EQ(rows[4].port, 8080);
     EXPECT_EQ(rows[4].range, PortRange::registered);
@@ -51,13 +51,13 @@ TEST(PortTable, FormatAlignsColumnsUnderTheHeader) {
     std::vector<PortRow> rows{
         {80, "tcp", "0.0.0.0", "web", "http", PortRange::well_known, "http"},
         {0, "tcp", "systemd:dev", "dev", "http", PortRange::well_known, "-"},
-        {50000, "tcp", "::1", "high-port", "inetd", PortRange::dynamic, "-"},
+        {50000, "tcp", "[::1]", "high-port", "inetd", PortRange::dynamic, "-"},
     };
     EXPECT_EQ(format_port_table(rows),
               "PORT   PROTO  ADDRESS      SERVICE    MODULE  RANGE       IANA\n"
               "80     tcp    0.0.0.0      web        http    well-known  http\n"
               "-      tcp    systemd:dev  dev        http    -           -\n"
-              "50000  tcp    ::1          high-port  inetd   dynamic     -\n");
+              "50000  tcp    [::1]        high-port  inetd   dynamic     -\n");
 }
 
 }  // namespace
