@@ -90,8 +90,10 @@ void HttpConnection::set_deadline(std::chrono::milliseconds from_now) {
     }
 }
 
-net::awaitable<void> HttpConnection::watchdog() {
-    auto self = shared_from_this();
+net::awaitable<void> HttpConnection::watchdog(std::shared_ptr<HttpConnection> self) {
+    // `self` is a parameter, so the frame holds it from creation: the body starts only when the
+    // executor gets to it, by which time the connection may have ended.
+    (void)self;
     while (!closed_) {
         timer_.expires_at(deadline_);
         boost::system::error_code ec;
@@ -137,7 +139,7 @@ net::awaitable<void> HttpConnection::serve() {
         socket_.set_option(tcp::no_delay(true), ignored);
         buffer_.resize(kBufferSize);
         set_deadline(config.header_timeout);  // from accept: a silent client is cut off too
-        net::co_spawn(socket_.get_executor(), watchdog(), net::detached);
+        net::co_spawn(socket_.get_executor(), watchdog(self), net::detached);
 
         RequestParser parser(config.limits);
         Request request;
@@ -356,7 +358,7 @@ net::awaitable<void> HttpConnection::refuse() {
         socket_.non_blocking(true, ignored);
         buffer_.resize(kBufferSize);
         set_deadline(std::min(kLinger, state_->config.send_timeout));
-        net::co_spawn(socket_.get_executor(), watchdog(), net::detached);
+        net::co_spawn(socket_.get_executor(), watchdog(self), net::detached);
         auto response = error_response(503);
         response.add_header("Retry-After", "5");
         std::uint64_t bytes = 0;

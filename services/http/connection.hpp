@@ -36,7 +36,7 @@ private:
 
     net::awaitable<void> serve();
     net::awaitable<void> refuse();
-    net::awaitable<void> watchdog();
+    net::awaitable<void> watchdog(std::shared_ptr<HttpConnection> self);
     net::awaitable<bool> discard_body(const Request& request);
     net::awaitable<bool> send(const Response& response, bool head_only, Persistence persistence,
                               std::uint64_t& body_bytes);

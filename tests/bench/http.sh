@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# portd's http module against nginx, side by side on one docroot, driven by wrk.
+#
+#   tests/bench/http.sh [BUILD_DIR]        (default: build)
+#
+# Environment: DURATION (per wrk run, default 10s), THREADS (wrk threads, default: cores),
+# NO_INSTALL=1 to refuse installing nginx and wrk with apt-get.
+#
+# Runs, each for portd and nginx, with the access log off and then on:
+#   1 KiB file, keep-alive, 1 / 50 / 500 connections;  10 MiB file, keep-alive, 50 connections;
+#   1 KiB file with "Connection: close" (connection churn), 50 connections;
+# then peak RSS with 1000 idle keep-alive connections. The table goes into the HTTP section of
+# tests/bench/RESULTS.md with the date and the commit. Loopback only; every run is bounded.
+# Never run by ctest.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$(cd "${1:-$REPO/build}" && pwd)
+DURATION=${DURATION:-10s}
+CORES=$(nproc)
+THREADS=${THREADS:-$CORES}
+PORTD="$BUILD/daemon/portd"
+MODULES="$BUILD/modules"
+RESULTS="$REPO/tests/bench/RESULTS.md"
+
+[[ -x "$PORTD" && -f "$MODULES/http.so" ]] || { echo "build portd and the http module first" >&2; exit 1; }
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
+if ((${#need[@]})); then
+    [[ -z "${NO_INSTALL:-}" ]] || { echo "missing: ${need[*]}" >&2; exit 1; }
+    apt-get install -y --no-install-recommends "${need[@]}" >/dev/null 2>&1 ||
+        apt-get install -y --no-install-recommends wrk nginx >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+WORK=$(mktemp -d -t portd-bench-XXXXXX)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+mkdir -p "$WORK/www" "$WORK/nginx"
+head -c 1024 /dev/urandom >"$WORK/www/1k.bin"
+head -c $((10 * 1024 * 1024)) /dev/urandom >"$WORK/www/10m.bin"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_port() {
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "nothing listens on port $1" >&2
+    return 1
+}
+
+start_portd() {  # $1 = access log: "off" or a file
+    PORTD_PORT=$(free_port)
+    cat >"$WORK/portd.yaml" <<EOF
+portd:
+  modules_dir: $MODULES
+  shutdown_timeout: 5s
+services:
+  web:
+    module: http
+    listen: ["127.0.0.1:$PORTD_PORT"]
+    threads: $CORES
+    options:
+      root: $WORK/www
+      access_log: "$1"
+EOF
+    "$PORTD" --foreground -c "$WORK/portd.yaml" 2>"$WORK/portd.err" &
+    PORTD_PID=$!
+    PIDS+=("$PORTD_PID")
+    wait_port "$PORTD_PORT"
+}
+
+start_nginx() {  # $1 = access log: "off" or a file
+    NGINX_PORT=$(free_port)
+    local log="off"
+    [[ "$1" == off ]] || log="$1 combined"
+    cat >"$WORK/nginx/nginx.conf" <<EOF
+worker_processes $CORES;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 8192; }
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000;
+    keepalive_timeout 75s;
+    access_log $log;
+    client_body_temp_path $WORK/nginx/body;
+    proxy_temp_path $WORK/nginx/proxy;
+    fastcgi_temp_path $WORK/nginx/fastcgi;
+    uwsgi_temp_path $WORK/nginx/uwsgi;
+    scgi_temp_path $WORK/nginx/scgi;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        root $WORK/www;
+    }
+}
+EOF
+    "$NGINX" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" &
+    NGINX_PID=$!
+    PIDS+=("$NGINX_PID")
+    wait_port "$NGINX_PORT"
+}
+
+stop_pid() {
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
+# wrk → "requests/s p99_ms"
+run_wrk() {  # port path connections [extra wrk args...]
+    local port=$1 path=$2 conns=$3
+    shift 3
+    local threads=$THREADS
+    ((threads > conns)) && threads=$conns
+    local out
+    out=$(timeout 120 wrk -t "$threads" -c "$conns" -d "$DURATION" --latency "$@" \
+        "http://127.0.0.1:$port$path" 2>&1)
+    local rps p99
+    rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' <<<"$out")
+    echo "${rps:-0} ${p99:-0}"
+}
+
+descendants() {  # pid → pid and all its descendants
+    local pid=$1
+    echo "$pid"
+    for child in $(ps -o pid= --ppid "$pid"); do descendants "$child"; done
+}
+
+peak_rss_kib() {  # sum of VmHWM over a process tree
+    local total=0 v
+    for pid in $(descendants "$1"); do
+        v=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+        total=$((total + ${v:-0}))
+    done
+    echo "$total"
+}
+
+idle_connections() {  # port count seconds: open count keep-alive connections, hold them
+    python3 - "$1" "$2" "$3" <<'EOF'
+import socket, sys, time
+port, count, hold = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+socks = []
+for _ in range(count):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"GET /1k.bin HTTP/1.1\r\nHost: bench\r\n\r\n")
+    socks.append(s)
+for s in socks:
+    got = b""
+    while len(got) < 1024 or b"\r\n\r\n" not in got:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+time.sleep(hold)
+for s in socks:
+    s.close()
+EOF
+}
+
+declare -A RESULT
+CASES=("1k-c1:/1k.bin:1" "1k-c50:/1k.bin:50" "1k-c500:/1k.bin:500" "10m-c50:/10m.bin:50"
+       "close-c50:/1k.bin:50:close")
+
+for logmode in off on; do
+    for server in portd nginx; do
+        log=off
+        [[ $logmode == on ]] && log="$WORK/$server-access.log"
+        if [[ $server == portd ]]; then start_portd "$log"; port=$PORTD_PORT; pid=$PORTD_PID
+        else start_nginx "$log"; port=$NGINX_PORT; pid=$NGINX_PID; fi
+        run_wrk "$port" /1k.bin 10 >/dev/null  # warm-up
+        for case in "${CASES[@]}"; do
+            IFS=: read -r name path conns mode <<<"$case"
+            if [[ "${mode:-}" == close ]]; then
+                RESULT[$server/$logmode/$name]=$(run_wrk "$port" "$path" "$conns" -H "Connection: close")
+            else
+                RESULT[$server/$logmode/$name]=$(run_wrk "$port" "$path" "$conns")
+            fi
+            echo "$server log=$logmode $name: ${RESULT[$server/$logmode/$name]}" >&2
+        done
+        if [[ $logmode == off ]]; then
+            idle_connections "$port" 1000 3
+            RESULT[$server/rss]=$(peak_rss_kib "$pid")
+            echo "$server peak RSS with 1000 idle connections: ${RESULT[$server/rss]} KiB" >&2
+        fi
+        stop_pid "$pid"
+        rm -f "$WORK"/*-access.log
+    done
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+{
+    echo "<!-- http:begin -->"
+    echo "## HTTP (portd http module vs nginx)"
+    echo
+    echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$REPO" rev-parse --short HEAD)," \
+         "$CORES cores, wrk ${DURATION} per run, threads $THREADS; nginx $("$NGINX" -v 2>&1 | sed 's/.*\///')" \
+         "with worker_processes $CORES, sendfile on; portd threads $CORES."
+    echo
+    echo "| run | log | portd req/s | nginx req/s | req/s ratio | portd p99 ms | nginx p99 ms | p99 ratio |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|"
+    for logmode in off on; do
+        for case in "${CASES[@]}"; do
+            name=${case%%:*}
+            read -r prps pp99 <<<"${RESULT[portd/$logmode/$name]}"
+            read -r nrps np99 <<<"${RESULT[nginx/$logmode/$name]}"
+            echo "| $name | $logmode | $prps | $nrps | $(ratio "$prps" "$nrps") | $pp99 | $np99 | $(ratio "$pp99" "$np99") |"
+        done
+    done
+    echo
+    echo "Peak RSS with 1000 idle keep-alive connections (all processes): portd" \
+         "${RESULT[portd/rss]} KiB, nginx ${RESULT[nginx/rss]} KiB" \
+         "(ratio $(ratio "${RESULT[portd/rss]}" "${RESULT[nginx/rss]}"))."
+    echo "Targets: req/s ratio >= 1.0, p99 ratio <= 1.2."
+    echo "<!-- http:end -->"
+} >"$WORK/section.md"
+
+touch "$RESULTS"
+python3 - "$RESULTS" "$WORK/section.md" <<'EOF'
+import re, sys
+path, section = sys.argv[1], open(sys.argv[2]).read().rstrip("\n")
+text = open(path).read()
+pattern = re.compile(r"<!-- http:begin -->.*?<!-- http:end -->", re.S)
+if pattern.search(text):
+    text = pattern.sub(lambda m: section, text)
+else:
+    if not text.strip():
+        text = "# Benchmarks\n"
+    text = text.rstrip("\n") + "\n\n" + section + "\n"
+open(path, "w").write(text if text.endswith("\n") else text + "\n")
+EOF
+cat "$WORK/section.md"

@@ -1,0 +1,527 @@
+"""The http module against the real daemon: curl, http.client and raw sockets."""
+
+import gzip
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from portd_harness import PortdProcess, connect, free_ports, recv_all
+
+HEADER_TIMEOUT = 2.0
+KEEPALIVE_TIMEOUT = 3.0
+MAX_REQUESTS = 20
+
+
+def read_response(reader, head_only=False):
+    """One response from a buffered socket reader: (status, {lowercase name: value}, body)."""
+    status_line = reader.readline()
+    if not status_line:
+        return None
+    parts = status_line.decode("latin-1").rstrip("\r\n").split(" ", 2)
+    status = int(parts[1])
+    headers = {}
+    while True:
+        line = reader.readline()
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    body = b"" if head_only or status == 304 else reader.read(length)
+    return status, headers, body
+
+
+def raw_exchange(port, data, count=1, timeout=10.0, head_only=False):
+    """Sends `data` in one write and reads `count` responses."""
+    with connect(port, timeout=timeout) as s:
+        s.sendall(data)
+        reader = s.makefile("rb")
+        out = [read_response(reader, head_only) for _ in range(count)]
+        reader.close()
+        return out
+
+
+def raw_status(port, data):
+    (response,) = raw_exchange(port, data)
+    return response[0]
+
+
+def closed_by_peer(sock, timeout):
+    """Whether the server closes `sock` within `timeout` seconds (reading and dropping data)."""
+    sock.settimeout(timeout)
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return True
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+class HttpModuleTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="portd-http-")
+        base = cls.tmp.name
+        cls.root = os.path.join(base, "www")
+        other = os.path.join(base, "other")
+        os.makedirs(os.path.join(cls.root, "sub"))
+        os.makedirs(os.path.join(cls.root, "noindex"))
+        os.makedirs(other)
+        cls.files = {
+            "empty.bin": b"",
+            "one.bin": b"x",
+            "64k.bin": os.urandom(64 * 1024),
+            "10m.bin": os.urandom(10 * 1024 * 1024),
+            "index.html": b"<h1>home</h1>\n",
+            "sub/index.html": b"<p>sub</p>\n",
+            "noindex/a<b>.txt": b"angle",
+            "noindex/plain.txt": b"plain",
+            ".hidden": b"hidden",
+            "hello.txt": b"hello world",
+            "app.js": b"console.log('hello');\n" * 20,
+        }
+        for name, content in cls.files.items():
+            with open(os.path.join(cls.root, name), "wb") as f:
+                f.write(content)
+        with open(os.path.join(cls.root, "app.js.gz"), "wb") as f:
+            f.write(gzip.compress(cls.files["app.js"]))
+        with open(os.path.join(base, "secret.txt"), "wb") as f:
+            f.write(b"outside the root")
+        with open(os.path.join(other, "hello.txt"), "wb") as f:
+            f.write(b"other host")
+        os.symlink(os.path.join(base, "secret.txt"), os.path.join(cls.root, "escape.txt"))
+        os.symlink("hello.txt", os.path.join(cls.root, "link.txt"))
+        cls.access_log = os.path.join(base, "access.log")
+        cls.port, cls.port2, cls.port3 = free_ports(3)
+        services = """
+            web:
+              module: http
+              listen: ["127.0.0.1:{port}"]
+              threads: 2
+              options:
+                root: {root}
+                header_timeout: {ht}ms
+                keepalive_timeout: {kt}ms
+                max_requests: {mr}
+                max_request_line: 1k
+                max_header_size: 4k
+                max_body: 64k
+                access_log: {log}
+            extras:
+              module: http
+              listen: ["127.0.0.1:{port2}"]
+              options:
+                root: {root}
+                autoindex: true
+                dotfiles: true
+                precompressed: true
+                vhosts: {{ other.example: {other} }}
+                access_log: "off"
+            tiny:
+              module: http
+              listen: ["127.0.0.1:{port3}"]
+              limits: {{ connections: 1, over_limit: refuse }}
+              options:
+                root: {root}
+                access_log: "off"
+        """.format(port=cls.port, port2=cls.port2, port3=cls.port3, root=cls.root, other=other,
+                   ht=int(HEADER_TIMEOUT * 1000), kt=int(KEEPALIVE_TIMEOUT * 1000),
+                   mr=MAX_REQUESTS, log=cls.access_log)
+        cls.portd = PortdProcess(services=services)
+        cls.portd.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.portd.__exit__(None, None, None)
+        finally:
+            cls.tmp.cleanup()
+
+    def get(self, path, headers=None, method="GET", port=None):
+        conn = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=20)
+        try:
+            conn.request(method, path, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            conn.close()
+
+    # -- files ------------------------------------------------------------------------------
+
+    def test_files_byte_exact_with_http_client(self):
+        for name in ("empty.bin", "one.bin", "64k.bin", "10m.bin"):
+            status, headers, body = self.get("/" + name)
+            self.assertEqual(status, 200, name)
+            self.assertEqual(int(headers["content-length"]), len(self.files[name]))
+            self.assertEqual(body, self.files[name], name)
+            self.assertEqual(headers["server"], "portd")
+            self.assertIn("GMT", headers["date"])
+            self.assertTrue(headers["etag"].startswith('"'))
+
+    @unittest.skipUnless(shutil.which("curl"), "curl is not installed")
+    def test_files_byte_exact_with_curl(self):
+        for name in ("empty.bin", "one.bin", "64k.bin", "10m.bin"):
+            out = subprocess.run(
+                ["curl", "-sS", "--fail", "http://127.0.0.1:{}/{}".format(self.port, name)],
+                capture_output=True, timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(out.stdout, self.files[name], name)
+
+    def test_head_has_headers_and_no_body(self):
+        get = self.get("/64k.bin")
+        status, headers, body = self.get("/64k.bin", method="HEAD")
+        self.assertEqual((status, body), (200, b""))
+        self.assertEqual(headers["content-length"], str(64 * 1024))
+        self.assertEqual(headers["etag"], get[1]["etag"])
+        self.assertEqual(headers["last-modified"], get[1]["last-modified"])
+        # HEAD then GET on one connection: a body sent for HEAD would corrupt the second.
+        with connect(self.port) as s:
+            s.sendall(b"HEAD /64k.bin HTTP/1.1\r\nHost: t\r\n\r\n"
+                      b"GET /one.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+            reader = s.makefile("rb")
+            self.assertEqual(read_response(reader, head_only=True)[0], 200)
+            status, _, body = read_response(reader)
+            self.assertEqual((status, body), (200, b"x"))
+
+    def test_index_redirect_and_mime(self):
+        status, headers, body = self.get("/")
+        self.assertEqual((status, body), (200, self.files["index.html"]))
+        self.assertEqual(headers["content-type"], "text/html")
+        status, headers, _ = self.get("/sub")
+        self.assertEqual(status, 301)
+        self.assertEqual(headers["location"], "/sub/")
+        self.assertEqual(self.get("/sub/")[2], self.files["sub/index.html"])
+        self.assertEqual(self.get("/hello.txt")[1]["content-type"], "text/plain")
+        self.assertEqual(self.get("/one.bin")[1]["content-type"], "application/octet-stream")
+        self.assertEqual(self.get("/link.txt")[2], b"hello world")
+
+    # -- the jail ---------------------------------------------------------------------------
+
+    def test_nothing_outside_the_root(self):
+        self.assertEqual(raw_status(self.port, b"GET /%2e%2e/secret.txt HTTP/1.1\r\nHost: t\r\n\r\n"),
+                         400)
+        self.assertEqual(raw_status(self.port, b"GET /../secret.txt HTTP/1.1\r\nHost: t\r\n\r\n"),
+                         400)
+        self.assertEqual(raw_status(self.port, b"GET /sub/%2E%2E/%2e%2e/secret.txt HTTP/1.1\r\n"
+                                               b"Host: t\r\n\r\n"), 400)
+        self.assertEqual(raw_status(self.port, b"GET /sub%2findex.html HTTP/1.1\r\nHost: t\r\n\r\n"),
+                         400)
+        self.assertEqual(raw_status(self.port, b"GET /a%00b HTTP/1.1\r\nHost: t\r\n\r\n"), 400)
+        status, _, body = self.get("/escape.txt")
+        self.assertEqual(status, 403)
+        self.assertNotIn(b"outside", body)
+        self.assertEqual(self.get("/.hidden")[0], 404)
+        self.assertEqual(self.get("/sub/%2e%2e/hello.txt")[2], b"hello world")
+
+    # -- status codes -----------------------------------------------------------------------
+
+    def test_error_statuses(self):
+        p = self.port
+        self.assertEqual(raw_status(p, b"GET / HTTP/1.1\r\n\r\n"), 400)  # no Host
+        self.assertEqual(raw_status(p, b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"), 400)
+        self.assertEqual(raw_status(p, b"GARBAGE\r\n\r\n"), 400)
+        self.assertEqual(raw_status(p, b"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n"), 404)
+        self.assertEqual(raw_status(p, b"GET /noindex/ HTTP/1.1\r\nHost: t\r\n\r\n"), 403)
+        self.assertEqual(raw_status(p, b"BREW /pot HTTP/1.1\r\nHost: t\r\n\r\n"), 501)
+        self.assertEqual(raw_status(p, b"GET / HTTP/2.0\r\nHost: t\r\n\r\n"), 505)
+        self.assertEqual(raw_status(p, b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: t\r\n\r\n"),
+                         414)
+        self.assertEqual(raw_status(p, b"GET / HTTP/1.1\r\nHost: t\r\nX: " + b"v" * 5000 +
+                                    b"\r\n\r\n"), 431)
+        self.assertEqual(raw_status(p, b"GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 999999\r\n\r\n"),
+                         413)
+        self.assertEqual(raw_status(p, b"GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, "
+                                       b"chunked\r\n\r\n"), 501)
+        self.assertEqual(raw_status(p, b"GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n"
+                                       b"Transfer-Encoding: chunked\r\n\r\n"), 400)
+        (status, headers, body), = raw_exchange(p, b"DELETE /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual(status, 405)
+        self.assertEqual(headers["allow"], "GET, HEAD, OPTIONS")
+        self.assertIn(b"405", body)
+        self.assertEqual(headers["content-type"], "text/html")
+        (status, headers, _), = raw_exchange(p, b"OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["allow"], "GET, HEAD, OPTIONS")
+
+    def test_malformed_request_closes_connection(self):
+        with connect(self.port) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost t\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            data = recv_all(s)
+        self.assertTrue(data.startswith(b"HTTP/1.1 400 "))
+        self.assertIn(b"Connection: close", data)
+        self.assertEqual(data.count(b"HTTP/1.1 "), 1)
+
+    def test_conditionals(self):
+        _, headers, _ = self.get("/hello.txt")
+        etag, modified = headers["etag"], headers["last-modified"]
+        status, h304, body = self.get("/hello.txt", {"If-None-Match": etag})
+        self.assertEqual((status, body), (304, b""))
+        self.assertEqual(h304["etag"], etag)
+        self.assertEqual(self.get("/hello.txt", {"If-Modified-Since": modified})[0], 304)
+        self.assertEqual(self.get("/hello.txt", {"If-None-Match": '"x"',
+                                                 "If-Modified-Since": modified})[0], 200)
+        self.assertEqual(self.get("/hello.txt", {"If-Match": '"nope"'})[0], 412)
+        self.assertEqual(self.get("/hello.txt", {"If-Match": etag})[0], 200)
+        self.assertEqual(self.get("/hello.txt", {
+            "If-Unmodified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"})[0], 412)
+
+    def test_ranges(self):
+        data = self.files["64k.bin"]
+        status, headers, body = self.get("/64k.bin", {"Range": "bytes=100-199"})
+        self.assertEqual(status, 206)
+        self.assertEqual(headers["content-range"], "bytes 100-199/65536")
+        self.assertEqual(body, data[100:200])
+        status, _, body = self.get("/64k.bin", {"Range": "bytes=-10"})
+        self.assertEqual((status, body), (206, data[-10:]))
+        status, headers, _ = self.get("/64k.bin", {"Range": "bytes=70000-"})
+        self.assertEqual(status, 416)
+        self.assertEqual(headers["content-range"], "bytes */65536")
+        # Multiple ranges: multipart/byteranges, overlapping ones coalesced.
+        status, headers, body = self.get("/64k.bin", {"Range": "bytes=0-9,5-19,1000-1009"})
+        self.assertEqual(status, 206)
+        ctype = headers["content-type"]
+        self.assertTrue(ctype.startswith("multipart/byteranges; boundary="))
+        boundary = ctype.split("=", 1)[1].encode()
+        self.assertEqual(int(headers["content-length"]), len(body))
+        parts = body.split(b"--" + boundary)
+        self.assertEqual(parts[-1], b"--\r\n")
+        self.assertEqual(len(parts), 4)  # "", two parts, the closing "--"
+        self.assertIn(b"Content-Range: bytes 0-19/65536\r\n\r\n" + data[0:20] + b"\r\n", parts[1])
+        self.assertIn(b"Content-Range: bytes 1000-1009/65536\r\n\r\n" + data[1000:1010] + b"\r\n",
+                      parts[2])
+        # If-Range: a stale validator gets the whole file.
+        etag = self.get("/64k.bin", method="HEAD")[1]["etag"]
+        self.assertEqual(self.get("/64k.bin", {"Range": "bytes=0-0", "If-Range": etag})[0], 206)
+        status, _, body = self.get("/64k.bin", {"Range": "bytes=0-0", "If-Range": '"stale"'})
+        self.assertEqual((status, len(body)), (200, 65536))
+
+    def test_apache_killer_is_harmless(self):
+        ranges = "bytes=0-," + ",".join("5-{}".format(i) for i in range(1, 1300))
+        status, _, body = self.get("/64k.bin", {"Range": ranges}, port=self.port2)
+        self.assertEqual((status, len(body)), (200, 65536))
+        ranges = "bytes=0-," + ",".join("{}-{}".format(i, i + 100) for i in range(10))
+        status, headers, body = self.get("/64k.bin", {"Range": ranges}, port=self.port2)
+        self.assertEqual((status, headers["content-range"], len(body)),
+                         (206, "bytes 0-65535/65536", 65536))
+
+    # -- connections ------------------------------------------------------------------------
+
+    def test_pipelining_three_requests_in_one_write(self):
+        responses = raw_exchange(self.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n"
+                                            b"GET /one.bin HTTP/1.1\r\nHost: t\r\n\r\n"
+                                            b"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", count=3)
+        self.assertEqual([r[0] for r in responses], [200, 200, 404])
+        self.assertEqual(responses[0][2], b"hello world")
+        self.assertEqual(responses[1][2], b"x")
+
+    def test_request_bodies_are_discarded(self):
+        smuggled = b"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n"
+        responses = raw_exchange(
+            self.port,
+            b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(smuggled)
+            + smuggled +
+            b"GET /one.bin HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"5\r\nGET /\r\n10;x=y\r\n/nope HTTP/1.1\r\n\r\n0\r\nTrailer: 1\r\n\r\n"
+            b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+            b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n", count=4)
+        self.assertEqual([r[0] for r in responses], [200, 200, 405, 200])
+        self.assertEqual(responses[1][2], b"x")
+        self.assertEqual(responses[3][2], b"hello world")
+
+    def test_expect_continue(self):
+        with connect(self.port) as s:
+            s.sendall(b"GET /one.bin HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
+                      b"Expect: 100-continue\r\n\r\n")
+            reader = s.makefile("rb")
+            self.assertEqual(reader.readline(), b"HTTP/1.1 100 Continue\r\n")
+            self.assertEqual(reader.readline(), b"\r\n")
+            s.sendall(b"body")
+            self.assertEqual(read_response(reader)[:3:2], (200, b"x"))
+
+    def test_http10_and_connection_close(self):
+        with connect(self.port) as s:
+            s.sendall(b"GET /hello.txt HTTP/1.0\r\n\r\n")
+            data = recv_all(s)  # the server closes
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 OK"))
+        self.assertTrue(data.endswith(b"hello world"))
+        with connect(self.port) as s:
+            s.sendall(b"GET /hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                      b"GET /one.bin HTTP/1.0\r\n\r\n")
+            data = recv_all(s)
+        self.assertEqual(data.count(b"HTTP/1.1 200 OK"), 2)
+        self.assertIn(b"Connection: keep-alive", data)
+        with connect(self.port) as s:
+            s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+                      b"GET /one.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+            data = recv_all(s)
+        self.assertEqual(data.count(b"HTTP/1.1 "), 1)
+        self.assertIn(b"Connection: close\r\n", data)
+
+    def test_max_requests_per_connection(self):
+        request = b"GET /one.bin HTTP/1.1\r\nHost: t\r\n\r\n"
+        with connect(self.port) as s:
+            s.sendall(request * (MAX_REQUESTS + 2))
+            data = recv_all(s)
+        self.assertEqual(data.count(b"HTTP/1.1 200 OK"), MAX_REQUESTS)
+        self.assertEqual(data.count(b"Connection: close"), 1)
+
+    def test_keepalive_idle_timeout(self):
+        with connect(self.port) as s:
+            s.sendall(b"GET /one.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+            reader = s.makefile("rb")
+            self.assertEqual(read_response(reader)[0], 200)
+            start = time.monotonic()
+            self.assertTrue(closed_by_peer(s, KEEPALIVE_TIMEOUT + 5))
+            self.assertLess(time.monotonic() - start, KEEPALIVE_TIMEOUT + 2)
+            reader.close()
+
+    def test_header_timeout_408(self):
+        with connect(self.port) as s:
+            s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n")
+            s.settimeout(HEADER_TIMEOUT + 5)
+            data = recv_all(s)
+        self.assertTrue(data.startswith(b"HTTP/1.1 408 "), data[:40])
+
+    def test_slowloris_is_cut_off_while_others_are_served(self):
+        stop = threading.Event()
+        result = {}
+
+        def slow_client():
+            # One header byte every 0.25 s: each byte would reset a per-read timeout, so only
+            # a deadline for the whole head ends this. Cut off = the 408 or EOF arrives.
+            s = connect(self.port, timeout=2)
+            start = time.monotonic()
+            result["cut_after"] = None
+            try:
+                s.settimeout(0.25)
+                for byte in b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nX-Slow: " + b"a" * 200:
+                    if stop.is_set():
+                        break
+                    s.sendall(bytes([byte]))
+                    try:
+                        data = s.recv(4096)
+                    except socket.timeout:
+                        continue
+                    result["cut_after"] = time.monotonic() - start
+                    result["data"] = data
+                    break
+            except OSError:
+                result["cut_after"] = time.monotonic() - start
+            finally:
+                s.close()
+
+        t = threading.Thread(target=slow_client)
+        t.start()
+        served = 0
+        deadline = time.monotonic() + HEADER_TIMEOUT
+        while time.monotonic() < deadline:
+            self.assertEqual(self.get("/hello.txt")[0], 200)
+            served += 1
+            time.sleep(0.05)
+        t.join(HEADER_TIMEOUT + 10)
+        stop.set()
+        t.join(5)
+        self.assertGreater(served, 5)
+        self.assertIsNotNone(result.get("cut_after"), "the slow client was never cut off")
+        self.assertLess(result["cut_after"], HEADER_TIMEOUT + 1.5)
+        self.assertTrue(result.get("data", b"HTTP/1.1 408").startswith(b"HTTP/1.1 408"))
+
+    def test_200_concurrent_keepalive_clients(self):
+        errors = []
+        barrier = threading.Barrier(200, timeout=30)
+
+        def client():
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                barrier.wait()
+                for path, expected in (("/hello.txt", b"hello world"), ("/one.bin", b"x"),
+                                       ("/64k.bin", self.files["64k.bin"])):
+                    conn.request("GET", path)
+                    r = conn.getresponse()
+                    if r.status != 200 or r.read() != expected:
+                        errors.append(path)
+                conn.close()
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=client) for _ in range(200)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(errors, [])
+
+    def test_refused_connection_gets_503(self):
+        holder = connect(self.port3)
+        try:
+            holder.sendall(b"GET /one.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+            holder.recv(4096)  # the first connection is being served
+            with connect(self.port3) as s:
+                s.sendall(b"GET /one.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                data = recv_all(s)
+            if data.startswith(b"HTTP/1.1 200 "):
+                self.skipTest("this portd does not enforce limits.connections")
+            self.assertTrue(data.startswith(b"HTTP/1.1 503 "), data[:40])
+            self.assertIn(b"Retry-After: ", data)
+        finally:
+            holder.close()
+
+    # -- extras -----------------------------------------------------------------------------
+
+    def test_autoindex_html_and_json(self):
+        status, headers, body = self.get("/noindex/", port=self.port2)
+        self.assertEqual(status, 200)
+        self.assertIn(b"a&lt;b&gt;.txt", body)
+        self.assertNotIn(b"a<b>", body)
+        status, headers, body = self.get("/noindex/", {"Accept": "application/json"},
+                                         port=self.port2)
+        self.assertEqual(headers["content-type"], "application/json")
+        names = sorted(e["name"] for e in json.loads(body))
+        self.assertEqual(names, ["a<b>.txt", "plain.txt"])
+        status, _, body = self.get("/noindex/?sort=size&order=desc", port=self.port2)
+        self.assertEqual(status, 200)
+        self.assertEqual(self.get("/.hidden", port=self.port2)[2], b"hidden")  # dotfiles: true
+
+    def test_precompressed_sibling(self):
+        status, headers, body = self.get("/app.js", {"Accept-Encoding": "br;q=0.9, gzip"},
+                                         port=self.port2)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["content-encoding"], "gzip")
+        self.assertEqual(headers["vary"], "Accept-Encoding")
+        self.assertEqual(headers["content-type"], "application/javascript")
+        self.assertEqual(gzip.decompress(body), self.files["app.js"])
+        status, headers, body = self.get("/app.js", port=self.port2)
+        self.assertNotIn("content-encoding", headers)
+        self.assertEqual(body, self.files["app.js"])
+
+    def test_virtual_host(self):
+        self.assertEqual(self.get("/hello.txt", {"Host": "other.example"}, port=self.port2)[2],
+                         b"other host")
+        self.assertEqual(self.get("/hello.txt", {"Host": "elsewhere"}, port=self.port2)[2],
+                         b"hello world")
+
+    def test_access_log_file(self):
+        self.get("/hello.txt?from=log", {"User-Agent": "log-test", "Referer": "http://r/"})
+        deadline = time.monotonic() + 5
+        line = None
+        while time.monotonic() < deadline and line is None:
+            with open(self.access_log, encoding="utf-8") as f:
+                line = next((l for l in f if "from=log" in l), None)
+            time.sleep(0.05)
+        self.assertIsNotNone(line)
+        self.assertRegex(line, r'^127\.0\.0\.1 - - \[[^]]+\] "GET /hello\.txt\?from=log HTTP/1\.1" '
+                               r'200 11 "http://r/" "log-test"\n$')
+
+
+if __name__ == "__main__":
+    unittest.main()
