@@ -1,5 +1,7 @@
 #include "worker/event_log.hpp"
 
+#include "sys/journald_sink.hpp"
+
 namespace portd::worker {
 
 std::string to_string(const tcp::endpoint& endpoint) {
@@ -11,14 +13,40 @@ std::string to_string(const tcp::endpoint& endpoint) {
     return text + ":" + std::to_string(endpoint.port());
 }
 
+LoggerEventLog::LoggerEventLog(std::shared_ptr<spdlog::logger> log, std::string service,
+                               std::string module)
+    : log_(std::move(log)), service_(std::move(service)), module_(std::move(module)) {}
+
 void LoggerEventLog::event(spdlog::level::level_enum level, std::string_view event,
                            const tcp::endpoint& peer, const tcp::endpoint& local,
                            std::string_view message) noexcept {
     try {
+        if (!log_->should_log(level)) {
+            return;  // don't build fields nobody will read
+        }
+        // A sink that already has PORTD_SERVICE/PORTD_MODULE among its fixed fields skips these.
+        sys::JournalFields fields{
+            "PORTD_EVENT=" + std::string(event),
+            "REMOTE_ADDR=" + peer.address().to_string(),
+            "REMOTE_PORT=" + std::to_string(peer.port()),
+            "LOCAL_PORT=" + std::to_string(local.port()),
+        };
+        if (!service_.empty()) {
+            fields.push_back("PORTD_SERVICE=" + service_);
+        }
+        if (!module_.empty()) {
+            fields.push_back("PORTD_MODULE=" + module_);
+        }
+        const sys::JournalContext context(fields);
         log_->log(level, "{} {} -> {}: {}", event, to_string(peer), to_string(local), message);
     } catch (...) {
         // Logging must never take a connection down.
     }
+}
+
+std::shared_ptr<EventLog> make_event_log(std::shared_ptr<spdlog::logger> log,
+                                         const std::string& service, const std::string& module) {
+    return std::make_shared<LoggerEventLog>(std::move(log), service, module);
 }
 
 }  // namespace portd::worker
