@@ -3,6 +3,7 @@
 #include "http/http_date.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -66,12 +67,28 @@ AccessLog::AccessLog(const std::string& destination, std::shared_ptr<EventLog> e
         mode_ = events_ ? Mode::journal : Mode::off;
         return;
     }
-    fd_.reset(::open(destination.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+    path_ = destination;
+    fd_.reset(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
     if (!fd_) {
         throw std::system_error(errno, std::generic_category(),
                                 "cannot open access log " + destination);
     }
     mode_ = Mode::file;
+}
+
+void AccessLog::reopen_if_rotated(std::time_t now) {
+    // Called with mutex_ held, at most once a second.
+    struct stat by_name {};
+    struct stat by_fd {};
+    const bool moved = ::stat(path_.c_str(), &by_name) != 0 || ::fstat(fd_.get(), &by_fd) != 0 ||
+                       by_name.st_ino != by_fd.st_ino || by_name.st_dev != by_fd.st_dev;
+    if (moved) {
+        UniqueFd fresh(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
+        if (fresh) {
+            fd_ = std::move(fresh);  // if it cannot be opened, keep writing to the old file
+        }
+    }
+    checked_.store(now, std::memory_order_relaxed);
 }
 
 void AccessLog::write(const AccessRecord& record, const tcp::endpoint& peer,
@@ -86,7 +103,11 @@ void AccessLog::write(const AccessRecord& record, const tcp::endpoint& peer,
             return;
         }
         line += '\n';
-        // One write per line: with O_APPEND the kernel keeps concurrent lines whole.
+        std::lock_guard lock(mutex_);
+        if (record.time != checked_.load(std::memory_order_relaxed)) {
+            reopen_if_rotated(record.time);
+        }
+        // One write per line: with O_APPEND the kernel keeps lines whole.
         const auto n = ::write(fd_.get(), line.data(), line.size());
         (void)n;  // a full disk must not take the server down
     } catch (...) {

@@ -1,14 +1,18 @@
 // One line per request in the combined log format, to a file (O_APPEND, so lines from every
-// shard thread stay whole), to the journal as a "request" event, or nowhere.
+// shard thread stay whole), to the journal as a "request" event, or nowhere. A file that
+// logrotate moved away is noticed within a second and reopened under its name: a reload keeps
+// an unchanged service's worker, so reopening cannot wait for one.
 #pragma once
 
 #include "http/unique_fd.hpp"
 
 #include <portd/module.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -43,8 +47,14 @@ public:
 
 private:
     enum class Mode { off, journal, file };
+
+    void reopen_if_rotated(std::time_t now);
+
     Mode mode_ = Mode::off;
+    std::string path_;
+    std::mutex mutex_;  // guards fd_ against a reopen while another shard writes
     UniqueFd fd_;
+    std::atomic<std::time_t> checked_{0};
     std::shared_ptr<EventLog> events_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -42,6 +43,12 @@ int open_without_openat2(int root_fd, const std::string& relative) {
         const int next =
             ::openat(dir.get(), name.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY | O_NOFOLLOW);
         if (next < 0) {
+            struct stat st {};
+            if (errno == ENOTDIR &&
+                ::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISLNK(st.st_mode)) {
+                errno = ELOOP;  // a symlinked directory: refused, not missing
+            }
             return -1;
         }
         dir.reset(next);
@@ -70,7 +77,7 @@ int status_from_errno(int error) {
     }
 }
 
-OpenedFile open_beneath(int root_fd, std::string_view path) {
+OpenedFile open_beneath(int root_fd, std::string_view path, Resolver resolver) {
     OpenedFile out;
     while (!path.empty() && path.front() == '/') {
         path.remove_prefix(1);
@@ -79,8 +86,11 @@ OpenedFile open_beneath(int root_fd, std::string_view path) {
         path.remove_suffix(1);
     }
     const std::string relative = path.empty() ? std::string(".") : std::string(path);
-    int fd = openat2_beneath(root_fd, relative.c_str());
-    if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
+    int fd = -1;
+    if (resolver == Resolver::kernel) {
+        fd = openat2_beneath(root_fd, relative.c_str());
+    }
+    if (resolver == Resolver::walk || (fd < 0 && (errno == ENOSYS || errno == EPERM))) {
         fd = open_without_openat2(root_fd, relative);
     }
     if (fd < 0) {

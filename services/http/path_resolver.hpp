@@ -17,9 +17,14 @@ struct OpenedFile {
     struct stat st {};
 };
 
+enum class Resolver {
+    kernel,  // openat2(2) RESOLVE_BENEATH, falling back to `walk` where the kernel lacks it
+    walk,    // one component at a time with O_NOFOLLOW: every symlink is refused
+};
+
 /// Opens `path` (a clean path from parse_target; "/" is the root itself) read-only beneath
 /// `root_fd`. Only regular files and directories are served; anything else is 403.
-OpenedFile open_beneath(int root_fd, std::string_view path);
+OpenedFile open_beneath(int root_fd, std::string_view path, Resolver resolver = Resolver::kernel);
 
 /// The nginx-style errno → status table.
 int status_from_errno(int error);

@@ -249,7 +249,8 @@ int RequestParser::finish(Request& request) {
         if (has_length || !request.is_http11()) {
             return 400;
         }
-        const auto codings = split_list(request.joined("transfer-encoding"));
+        const auto field = request.joined("transfer-encoding");  // outlives the views into it
+        const auto codings = split_list(field);
         if (codings.empty() || !iequals(codings.back(), "chunked")) {
             return 400;
         }

@@ -5,6 +5,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -521,6 +522,42 @@ class HttpModuleTest(unittest.TestCase):
         self.assertIsNotNone(line)
         self.assertRegex(line, r'^127\.0\.0\.1 - - \[[^]]+\] "GET /hello\.txt\?from=log HTTP/1\.1" '
                                r'200 11 "http://r/" "log-test"\n$')
+
+
+class HttpDrainTest(unittest.TestCase):
+    """SIGTERM: idle keep-alive connections close at once, a response in flight completes."""
+
+    def test_drain_on_sigterm(self):
+        with tempfile.TemporaryDirectory(prefix="portd-http-") as root:
+            big = os.urandom(10 * 1024 * 1024)
+            with open(os.path.join(root, "big.bin"), "wb") as f:
+                f.write(big)
+            (port,) = free_ports(1)
+            services = """
+                web:
+                  module: http
+                  listen: ["127.0.0.1:{port}"]
+                  options: {{ root: {root}, access_log: "off" }}
+            """.format(port=port, root=root)
+            with PortdProcess(services=services) as portd:
+                idle = connect(port)
+                idle.sendall(b"GET /big.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=0-0\r\n\r\n")
+                reader = idle.makefile("rb")
+                self.assertEqual(read_response(reader)[0], 206)
+                busy = connect(port)
+                busy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+                busy.sendall(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+                first = busy.recv(65536)
+                self.assertTrue(first.startswith(b"HTTP/1.1 200 OK"))
+                portd.signal(signal.SIGTERM)
+                self.assertTrue(closed_by_peer(idle, 3.0), "idle connection not closed")
+                rest = recv_all(busy)
+                head, _, body = (first + rest).partition(b"\r\n\r\n")
+                self.assertEqual(body, big)
+                self.assertEqual(portd.stop(timeout=10), 0)
+                reader.close()
+                idle.close()
+                busy.close()
 
 
 if __name__ == "__main__":

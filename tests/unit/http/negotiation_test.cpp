@@ -9,6 +9,9 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -100,6 +103,41 @@ TEST(AccessLog, CombinedFormatEscapes) {
         << line;
     r.has_request_line = false;
     EXPECT_NE(format_combined(r).find("] \"\" 200"), std::string::npos);
+}
+
+std::string read_file(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+TEST(AccessLog, FileIsReopenedAfterRotation) {
+    testing::TempDir dir;
+    const auto path = dir.path() / "access.log";
+    AccessLog log(path.string(), nullptr);
+    ASSERT_TRUE(log.enabled());
+    AccessRecord r;
+    r.remote = "10.0.0.1";
+    r.method = "GET";
+    r.target = "/first";
+    r.status = 200;
+    r.time = 1000;
+    log.write(r, {}, {});
+    std::filesystem::rename(path, dir.path() / "access.log.1");
+    r.target = "/second";
+    r.time = 1001;  // a new second: the name is checked again
+    log.write(r, {}, {});
+    EXPECT_NE(read_file(dir.path() / "access.log.1").find("/first"), std::string::npos);
+    const auto fresh = read_file(path);
+    EXPECT_NE(fresh.find("/second"), std::string::npos);
+    EXPECT_EQ(fresh.find("/first"), std::string::npos);
+    EXPECT_EQ(fresh.back(), '\n');
+}
+
+TEST(AccessLog, OffAndJournalWithoutEventsAreDisabled) {
+    EXPECT_FALSE(AccessLog("off", nullptr).enabled());
+    EXPECT_FALSE(AccessLog("journal", nullptr).enabled());
 }
 
 TEST(Response, HeadSerialization) {

@@ -76,3 +76,25 @@ TEST(StatusFromErrno, Table) {
 
 }  // namespace
 }  // namespace portd::http
+
+namespace portd::http {
+namespace {
+
+TEST_F(PathResolver, FallbackWalkRefusesEverySymlink) {
+    const auto walk = [&](std::string_view p) {
+        return open_beneath(root_fd_.get(), p, Resolver::walk).status;
+    };
+    EXPECT_EQ(walk("/sub/b.txt"), 0);
+    EXPECT_EQ(walk("/"), 0);
+    EXPECT_EQ(walk("/sub/"), 0);
+    EXPECT_EQ(walk("/nope"), 404);
+    EXPECT_EQ(walk("/escape"), 403);
+    EXPECT_EQ(walk("/absolute"), 403);
+    EXPECT_EQ(walk("/up/secret.txt"), 403);
+    EXPECT_EQ(walk("/inside"), 403);  // stricter than the kernel path, never looser
+    EXPECT_EQ(walk("/../secret.txt"), 403);
+    EXPECT_EQ(walk("/fifo"), 403);
+}
+
+}  // namespace
+}  // namespace portd::http
