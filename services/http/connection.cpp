@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <ctime>
 
 namespace portd::http {
@@ -219,7 +220,7 @@ net::awaitable<void> HttpConnection::serve() {
             }
         }
         if (!closed_ && !keep_alive) {
-            co_await linger_close();
+            co_await linger_close(false);
         }
     } catch (const std::exception& e) {
         state_->log->warn("connection from {}: {}", remote_, e.what());
@@ -322,22 +323,32 @@ net::awaitable<void> HttpConnection::send_error(int status, const Request* reque
     const bool head = request != nullptr && request->method == "HEAD";
     if (co_await send(response, head, Persistence::close, bytes)) {
         log(request, status, bytes);
-        co_await linger_close();
+        co_await linger_close(true);
     } else {
         log(request, status, 0);
     }
     close();
 }
 
-net::awaitable<void> HttpConnection::linger_close() {
+net::awaitable<void> HttpConnection::linger_close(bool after_error) {
     // Closing a socket with unread input makes the kernel send RST, which can destroy the
     // response still in flight. Half-close, then read and drop what the client still sends,
-    // briefly and boundedly (nginx's lingering close).
+    // briefly and boundedly (nginx's lingering close). After a clean last response with
+    // nothing more from the client, close at once: connection churn then costs no extra
+    // round trip.
     if (closed_) {
         co_return;
     }
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    if (!after_error && begin_ == end_) {
+        char probe = 0;
+        const auto n = ::recv(socket_.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+            close();
+            co_return;
+        }
+    }
     timed_out_ = false;
     set_deadline(std::min(kLinger, state_->config.header_timeout));
     std::size_t dropped = 0;
@@ -363,7 +374,7 @@ net::awaitable<void> HttpConnection::refuse() {
         response.add_header("Retry-After", "5");
         std::uint64_t bytes = 0;
         if (co_await send(response, false, Persistence::close, bytes)) {
-            co_await linger_close();
+            co_await linger_close(true);
         }
     } catch (const std::exception& e) {
         state_->log->warn("refusing {}: {}", remote_, e.what());

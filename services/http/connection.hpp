@@ -41,7 +41,7 @@ private:
     net::awaitable<bool> send(const Response& response, bool head_only, Persistence persistence,
                               std::uint64_t& body_bytes);
     net::awaitable<void> send_error(int status, const Request* request);
-    net::awaitable<void> linger_close();
+    net::awaitable<void> linger_close(bool after_error);
     net::awaitable<IoResult> fill();
 
     void set_deadline(std::chrono::milliseconds from_now);

@@ -48,6 +48,16 @@ std::vector<std::string_view> split_list(std::string_view value) {
     return out;
 }
 
+void Request::clear() {
+    method.clear();
+    target.clear();
+    version_major = 1;
+    version_minor = 1;
+    headers.clear();
+    body = BodyKind::none;
+    content_length = 0;
+}
+
 std::optional<std::string_view> Request::header(std::string_view name) const {
     for (const auto& h : headers) {
         if (iequals(h.name, name)) {

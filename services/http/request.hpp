@@ -27,6 +27,9 @@ struct Request {
     BodyKind body = BodyKind::none;
     std::uint64_t content_length = 0;
 
+    /// Empties the request, keeping the memory it holds for the next one on the connection.
+    void clear();
+
     bool is_http11() const { return version_major == 1 && version_minor >= 1; }
 
     /// The first field named `name` (case-insensitive), if any.

@@ -113,7 +113,7 @@ ParseResult RequestParser::parse(Request& request, std::string_view data) {
         return {ParseState::bad, 500, 0};  // reset() was not called
     }
     if (!started_) {
-        request = Request{};
+        request.clear();
     }
     std::size_t pos = 0;
     while (pos < data.size()) {

@@ -6,7 +6,8 @@
 # Environment: DURATION (per wrk run, default 10s), THREADS (wrk threads, default: cores),
 # NO_INSTALL=1 to refuse installing nginx and wrk with apt-get.
 #
-# Runs, each for portd and nginx, with the access log off and then on:
+# Runs, each for portd and nginx (both up at once, measured alternately: portd, nginx, nginx,
+# portd, and averaged), with the access log off and then on:
 #   1 KiB file, keep-alive, 1 / 50 / 500 connections;  10 MiB file, keep-alive, 50 connections;
 #   1 KiB file with "Connection: close" (connection churn), 50 connections;
 # then peak RSS with 1000 idle keep-alive connections. The table goes into the HTTP section of
@@ -48,6 +49,10 @@ trap cleanup EXIT
 mkdir -p "$WORK/www" "$WORK/nginx"
 head -c 1024 /dev/urandom >"$WORK/www/1k.bin"
 head -c $((10 * 1024 * 1024)) /dev/urandom >"$WORK/www/10m.bin"
+# nginx's workers run as an unprivileged user when started as root: the docroot must be
+# world-readable, or every nginx figure is a 403.
+chmod 755 "$WORK" "$WORK/www"
+chmod 644 "$WORK/www/"*
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -130,6 +135,10 @@ run_wrk() {  # port path connections [extra wrk args...]
     local out
     out=$(timeout 120 wrk -t "$threads" -c "$conns" -d "$DURATION" --latency "$@" \
         "http://127.0.0.1:$port$path" 2>&1)
+    if grep -q "Non-2xx" <<<"$out"; then
+        echo "non-2xx answers from port $port for $path:" >&2
+        grep "Non-2xx" <<<"$out" >&2
+    fi
     local rps p99
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' <<<"$out")
@@ -162,7 +171,16 @@ for _ in range(count):
     socks.append(s)
 for s in socks:
     got = b""
-    while len(got) < 1024 or b"\r\n\r\n" not in got:
+    while True:
+        head, sep, body = got.partition(b"\r\n\r\n")
+        if sep:
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            if len(body) >= length:
+                break
         chunk = s.recv(65536)
         if not chunk:
             break
@@ -177,30 +195,56 @@ declare -A RESULT
 CASES=("1k-c1:/1k.bin:1" "1k-c50:/1k.bin:50" "1k-c500:/1k.bin:500" "10m-c50:/10m.bin:50"
        "close-c50:/1k.bin:50:close")
 
+measure() {  # port case → "rps p99"
+    IFS=: read -r _ path conns mode <<<"$2"
+    if [[ "${mode:-}" == close ]]; then
+        run_wrk "$1" "$path" "$conns" -H "Connection: close"
+    else
+        run_wrk "$1" "$path" "$conns"
+    fi
+}
+
+mean() {  # "rps p99" "rps p99" → the mean of each
+    awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
+        printf "%.2f %.2f", (x[1] + y[1]) / 2, (x[2] + y[2]) / 2 }'
+}
+
+# Both servers run at once, and every case is measured portd, nginx, nginx, portd: on a
+# machine shared with other work, the load drifts, and this order spreads the drift evenly.
 for logmode in off on; do
-    for server in portd nginx; do
-        log=off
-        [[ $logmode == on ]] && log="$WORK/$server-access.log"
-        if [[ $server == portd ]]; then start_portd "$log"; port=$PORTD_PORT; pid=$PORTD_PID
-        else start_nginx "$log"; port=$NGINX_PORT; pid=$NGINX_PID; fi
-        run_wrk "$port" /1k.bin 10 >/dev/null  # warm-up
-        for case in "${CASES[@]}"; do
-            IFS=: read -r name path conns mode <<<"$case"
-            if [[ "${mode:-}" == close ]]; then
-                RESULT[$server/$logmode/$name]=$(run_wrk "$port" "$path" "$conns" -H "Connection: close")
-            else
-                RESULT[$server/$logmode/$name]=$(run_wrk "$port" "$path" "$conns")
-            fi
-            echo "$server log=$logmode $name: ${RESULT[$server/$logmode/$name]}" >&2
-        done
-        if [[ $logmode == off ]]; then
+    plog=off
+    nlog=off
+    if [[ $logmode == on ]]; then
+        plog="$WORK/portd-access.log"
+        nlog="$WORK/nginx-access.log"
+    fi
+    start_portd "$plog"
+    start_nginx "$nlog"
+    if [[ $logmode == off ]]; then
+        # Before any load: VmHWM is then the peak with the idle connections held.
+        for server in portd nginx; do
+            if [[ $server == portd ]]; then port=$PORTD_PORT; pid=$PORTD_PID
+            else port=$NGINX_PORT; pid=$NGINX_PID; fi
             idle_connections "$port" 1000 3
             RESULT[$server/rss]=$(peak_rss_kib "$pid")
             echo "$server peak RSS with 1000 idle connections: ${RESULT[$server/rss]} KiB" >&2
-        fi
-        stop_pid "$pid"
-        rm -f "$WORK"/*-access.log
+        done
+    fi
+    run_wrk "$PORTD_PORT" /1k.bin 10 >/dev/null  # warm-up
+    run_wrk "$NGINX_PORT" /1k.bin 10 >/dev/null
+    for case in "${CASES[@]}"; do
+        name=${case%%:*}
+        p1=$(measure "$PORTD_PORT" "$case")
+        n1=$(measure "$NGINX_PORT" "$case")
+        n2=$(measure "$NGINX_PORT" "$case")
+        p2=$(measure "$PORTD_PORT" "$case")
+        RESULT[portd/$logmode/$name]=$(mean "$p1" "$p2")
+        RESULT[nginx/$logmode/$name]=$(mean "$n1" "$n2")
+        echo "log=$logmode $name: portd ${RESULT[portd/$logmode/$name]}, nginx ${RESULT[nginx/$logmode/$name]}" >&2
     done
+    stop_pid "$PORTD_PID"
+    stop_pid "$NGINX_PID"
+    rm -f "$WORK"/*-access.log
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -212,6 +256,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$REPO" rev-parse --short HEAD)," \
          "$CORES cores, wrk ${DURATION} per run, threads $THREADS; nginx $("$NGINX" -v 2>&1 | sed 's/.*\///')" \
          "with worker_processes $CORES, sendfile on; portd threads $CORES."
+    echo
+    echo "Each figure is the mean of two ${DURATION} runs, taken in the order portd, nginx, nginx, portd."
     echo
     echo "| run | log | portd req/s | nginx req/s | req/s ratio | portd p99 ms | nginx p99 ms | p99 ratio |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|"

@@ -13,7 +13,8 @@ import threading
 import time
 import unittest
 
-from portd_harness import PortdProcess, connect, free_ports, recv_all
+from portd_harness import (PortdProcess, connect, free_ports, manifest_text, recv_all,
+                           run_portd)
 
 HEADER_TIMEOUT = 2.0
 KEEPALIVE_TIMEOUT = 3.0
@@ -522,6 +523,38 @@ class HttpModuleTest(unittest.TestCase):
         self.assertIsNotNone(line)
         self.assertRegex(line, r'^127\.0\.0\.1 - - \[[^]]+\] "GET /hello\.txt\?from=log HTTP/1\.1" '
                                r'200 11 "http://r/" "log-test"\n$')
+
+
+class HttpCheckTest(unittest.TestCase):
+    """portd --check validates the http options without serving."""
+
+    def test_bad_options_are_reported_with_their_keys(self):
+        services = """
+            web:
+              module: http
+              listen: ["127.0.0.1:{port}"]
+              options:
+                root: /nonexistent/portd-http-root
+                autoindx: true
+                header_timeout: 10
+        """.format(port=free_ports(1)[0])
+        rc, out, err = run_portd(["--check"], manifest_text(services))
+        self.assertNotEqual(rc, 0)
+        self.assertIn("root", err)
+        self.assertIn("does not exist", err)
+        self.assertIn("autoindex", err)
+        self.assertIn("header_timeout", err)
+
+    def test_good_options_pass(self):
+        with tempfile.TemporaryDirectory(prefix="portd-http-") as root:
+            services = """
+                web:
+                  module: http
+                  listen: ["127.0.0.1:{port}"]
+                  options: {{ root: {root}, autoindex: true }}
+            """.format(port=free_ports(1)[0], root=root)
+            rc, out, err = run_portd(["--check"], manifest_text(services))
+            self.assertEqual(rc, 0, err)
 
 
 class HttpDrainTest(unittest.TestCase):
