@@ -1,7 +1,13 @@
-// Placeholder replaced by the control client; keeps the build whole meanwhile.
-#include <cstdio>
+// portctl: asks the running portd for its status, its port table, or a reload.
+#include "control/cli.hpp"
 
-int main() {
-    std::fputs("portctl: not built yet\n", stderr);
-    return 1;
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    return portd::control::run_portctl(args, std::getenv(portd::control::kSocketEnvironment),
+                                       std::cout, std::cerr);
 }
