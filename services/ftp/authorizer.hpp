@@ -7,7 +7,7 @@
 //
 // with hashes from `openssl passwd -6` or `mkpasswd` (any crypt(3) method libcrypt knows).
 // Blank lines and lines starting with '#' are ignored. A relative home is taken relative to
-// the directory of the manifest, like every other path in the options.
+// the directory holding the users file, so that the file and its homes move together.
 #pragma once
 
 #include <cstdint>

@@ -4,6 +4,7 @@
 #include "ftp/reply.hpp"
 
 #include <array>
+#include <cerrno>
 #include <cstdio>
 
 namespace portd::ftp {
@@ -316,6 +317,87 @@ bool glob_match(std::string_view pattern, std::string_view name) {
 
 bool has_glob(std::string_view text) {
     return text.find_first_of("*?[") != std::string_view::npos;
+}
+
+int ListingStream::open(const Vfs& vfs, std::string_view path) {
+    now_ = std::time(nullptr);
+    struct stat st {};
+    int err = vfs.stat(path, st);
+    if (err == 0 && S_ISDIR(st.st_mode)) {
+        directory_ = true;
+        return vfs.open_directory(path, reader_);
+    }
+    if (err == 0) {
+        if (format_ == Format::mlsd) {
+            return ENOTDIR;
+        }
+        DirEntry entry;
+        entry.name = split_virtual(path).second;
+        // LIST shows a symlink as a symlink (lstat); its target stays unread, as no path
+        // outside the jail may ever be shown.
+        if (vfs.lstat(path, entry.st) != 0) {
+            entry.st = st;
+        }
+        single_ = std::move(entry);
+        return 0;
+    }
+    const auto [parent, base] = split_virtual(path);
+    if (err == ENOENT && has_glob(base) && !has_glob(parent)) {
+        if (base.size() > kMaxGlobPattern) {
+            return EINVAL;
+        }
+        pattern_ = base;
+        directory_ = true;
+        return vfs.open_directory(parent, reader_);
+    }
+    return err;
+}
+
+void ListingStream::format(const DirEntry& entry, std::string& out, std::string_view prefix) const {
+    out += prefix;
+    switch (format_) {
+        case Format::list:
+            out += list_line(entry, now_);
+            break;
+        case Format::names:
+            out += printable_name(entry.name);
+            break;
+        case Format::mlsd:
+            out += mlsx_line(entry, facts_, permissions_);
+            break;
+    }
+    out += "\r\n";
+}
+
+bool ListingStream::next(std::string& out, std::size_t max_bytes, std::string_view prefix) {
+    if (done_) {
+        return false;
+    }
+    if (single_) {
+        format(*single_, out, prefix);
+        done_ = true;
+        return false;
+    }
+    if (!directory_) {
+        done_ = true;
+        return false;
+    }
+    // Bounded: each round reads up to 256 entries; the directory is finite.
+    while (out.size() < max_bytes) {
+        batch_.clear();
+        const bool more = reader_.next_batch(batch_, 256);
+        for (const auto& entry : batch_) {
+            if (!pattern_.empty() && !glob_match(pattern_, entry.name)) {
+                continue;
+            }
+            format(entry, out, prefix);
+        }
+        if (!more) {
+            done_ = true;
+            return false;
+        }
+    }
+    return true;
 }
 
 }  // namespace portd::ftp

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace portd::ftp {
 
@@ -53,5 +54,42 @@ bool glob_match(std::string_view pattern, std::string_view name);
 
 /// True if `text` holds any of the glob characters.
 bool has_glob(std::string_view text);
+
+/// Longest glob pattern accepted; with glob_match's bound, a listing's work stays linear in
+/// the directory size.
+inline constexpr std::size_t kMaxGlobPattern = 255;
+
+/// A listing that is produced in pieces, so that a 10,000-entry directory never sits in memory:
+/// LIST/NLST/MLSD over the data connection, STAT over the control connection.
+class ListingStream {
+public:
+    enum class Format { list, names, mlsd };
+
+    ListingStream(Format format, std::uint32_t facts, std::uint32_t permissions)
+        : format_(format), facts_(facts), permissions_(permissions) {}
+
+    /// `path` is a virtual path to a directory, a file, or a directory followed by a glob
+    /// pattern in the last component ("/pub/*.txt"). Returns an errno value (ENOTDIR for a
+    /// file when the format is mlsd, EINVAL for a pattern that is too long).
+    int open(const Vfs& vfs, std::string_view path);
+
+    /// Appends formatted lines (each starting with `prefix`, ending in CR LF) to `out` until it
+    /// holds about `max_bytes`; false when there is nothing more.
+    bool next(std::string& out, std::size_t max_bytes, std::string_view prefix = {});
+
+private:
+    void format(const DirEntry& entry, std::string& out, std::string_view prefix) const;
+
+    Format format_;
+    std::uint32_t facts_;
+    std::uint32_t permissions_;
+    std::time_t now_ = 0;
+    DirReader reader_;
+    bool directory_ = false;
+    bool done_ = false;
+    std::optional<DirEntry> single_;
+    std::string pattern_;
+    std::vector<DirEntry> batch_;
+};
 
 }  // namespace portd::ftp

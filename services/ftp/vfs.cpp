@@ -5,10 +5,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <random>
 
 namespace portd::ftp {
@@ -244,7 +247,7 @@ int Vfs::remove_file(std::string_view path) const {
     return ::unlinkat(parent.get(), name.c_str(), 0) == 0 ? 0 : errno;
 }
 
-int Vfs::rename(std::string_view from, std::string_view to) const {
+int Vfs::rename(std::string_view from, std::string_view to, bool no_replace) const {
     UniqueFd from_parent;
     UniqueFd to_parent;
     std::string from_name;
@@ -255,7 +258,8 @@ int Vfs::rename(std::string_view from, std::string_view to) const {
     if (const int err = open_parent(to, to_parent, to_name); err != 0) {
         return err;
     }
-    return ::renameat(from_parent.get(), from_name.c_str(), to_parent.get(), to_name.c_str()) == 0
+    return ::renameat2(from_parent.get(), from_name.c_str(), to_parent.get(), to_name.c_str(),
+                       no_replace ? RENAME_NOREPLACE : 0U) == 0
                ? 0
                : errno;
 }
@@ -281,6 +285,55 @@ int Vfs::set_modification_time(std::string_view path, std::time_t when) const {
     times[1].tv_sec = when;
     times[1].tv_nsec = 0;
     return ::utimensat(AT_FDCWD, proc_fd_path(fd.get()).c_str(), times, 0) == 0 ? 0 : errno;
+}
+
+Vfs Vfs::clone() const {
+    return Vfs(UniqueFd(root_ ? ::fcntl(root_.get(), F_DUPFD_CLOEXEC, 0) : -1));
+}
+
+int copy_file_prefix(int from, int to, std::uint64_t count) {
+    off_t in = 0;
+    // Bounded: every round copies at least one byte or ends.
+    while (count > 0) {
+        const auto n =
+            ::copy_file_range(from, &in, to, nullptr, static_cast<std::size_t>(count), 0);
+        if (n > 0) {
+            count -= static_cast<std::uint64_t>(n);
+            continue;
+        }
+        if (n == 0) {
+            return EINVAL;  // the old file is shorter than the restart offset
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP) {
+            return errno;
+        }
+        // Some file systems cannot; fall back to read/write.
+        char buffer[65536];
+        while (count > 0) {
+            const auto got =
+                ::pread(from, buffer, std::min<std::uint64_t>(count, sizeof buffer), in);
+            if (got <= 0) {
+                return got == 0 ? EINVAL : errno;
+            }
+            for (ssize_t done = 0; done < got;) {
+                const auto put = ::write(to, buffer + done, static_cast<std::size_t>(got - done));
+                if (put < 0) {
+                    return errno;
+                }
+                done += put;
+            }
+            in += got;
+            count -= static_cast<std::uint64_t>(got);
+        }
+    }
+    return 0;
+}
+
+int set_file_mode(int fd, mode_t mode) {
+    return ::fchmod(fd, mode & 07777) == 0 ? 0 : errno;
 }
 
 int Vfs::create_temporary(std::string_view final_path, UniqueFd& out, std::string& name) const {

@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <cstddef>
+#include <cstdint>
 #include <ctime>
 #include <filesystem>
 #include <string>
@@ -80,7 +81,8 @@ public:
     int make_directory(std::string_view path, mode_t mode) const;
     int remove_directory(std::string_view path) const;
     int remove_file(std::string_view path) const;
-    int rename(std::string_view from, std::string_view to) const;
+    /// `no_replace`: fail with EEXIST rather than replace an existing `to` (RENAME_NOREPLACE).
+    int rename(std::string_view from, std::string_view to, bool no_replace = false) const;
     int change_mode(std::string_view path, mode_t mode) const;
     int set_modification_time(std::string_view path, std::time_t when) const;
 
@@ -91,10 +93,20 @@ public:
     /// Opens `path` with O_PATH, resolved in the jail (for fstat/readlink-free checks).
     int open_path(std::string_view path, bool follow_last, UniqueFd& out) const;
 
+    /// Another handle on the same root (for cleanup that outlives a session's state).
+    Vfs clone() const;
+
 private:
     int open_parent(std::string_view path, UniqueFd& parent, std::string& name) const;
 
     UniqueFd root_;
 };
+
+/// Copies the first `count` bytes of `from` (from offset 0) to `to` (REST+STOR and APPE keep
+/// the old content in the new temporary file). Returns an errno value.
+int copy_file_prefix(int from, int to, std::uint64_t count);
+
+/// fchmod(2), so that a replaced file keeps its mode.
+int set_file_mode(int fd, mode_t mode);
 
 }  // namespace portd::ftp

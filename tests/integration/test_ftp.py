@@ -1,0 +1,757 @@
+"""The ftp module against real clients: Python's ftplib, curl and lftp.
+
+Each test class starts one portd on free loopback ports with a temporary tree:
+
+    anon/             anonymous read-only root
+    homes/alice/      read-write virtual user
+    homes/bob/        read-only virtual user
+    outside/          must never be reachable
+"""
+
+import ftplib
+import io
+import os
+import random
+import shutil
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from portd_harness import PortdProcess, free_port
+
+PASSWORD = "s3cret pass"
+FIVE_MIB = 5 * 1024 * 1024
+
+
+def crypt_hash(password):
+    out = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password.encode(),
+                         capture_output=True, check=True)
+    return out.stdout.decode().strip()
+
+
+def passive_range(count=64):
+    """`count` consecutive ports below the ephemeral range that are free right now."""
+    rng = random.Random()
+    for _ in range(50):
+        low = rng.randrange(20000, 32000 - count)
+        sockets = []
+        try:
+            for port in range(low, low + count):
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", port))
+                sockets.append(s)
+            return low, low + count - 1
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no free passive port range")
+
+
+class FtpTree:
+    """The test tree and the manifest snippet that serves it."""
+
+    def __init__(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="portd-ftp-")
+        root = self.root = self.tmp.name
+        self.anon = os.path.join(root, "anon")
+        self.alice = os.path.join(root, "homes", "alice")
+        self.bob = os.path.join(root, "homes", "bob")
+        self.outside = os.path.join(root, "outside")
+        for d in (self.anon, os.path.join(self.anon, "pub"), self.alice, self.bob, self.outside):
+            os.makedirs(d, exist_ok=True)
+        self.write(self.anon, "pub/hello.txt", b"hello anonymous\n")
+        self.write(self.outside, "secret.txt", b"TOP SECRET\n")
+        self.random = os.urandom(FIVE_MIB)
+        self.all_bytes = bytes(range(256)) * 64
+        self.write(self.alice, "random.bin", self.random)
+        self.write(self.alice, "allbytes.bin", self.all_bytes)
+        self.write(self.alice, "text.txt", b"line one\nline two\n\nline four\n")
+        self.write(self.bob, "readme.txt", b"bob's file\n")
+        os.makedirs(os.path.join(self.alice, "listing"))
+        for i in range(30):
+            self.write(self.alice, "listing/file%02d.%s" % (i, "txt" if i % 2 else "dat"),
+                       b"x" * i)
+        # Ways out of the jail that must all stay inside.
+        os.symlink("/", os.path.join(self.alice, "root_link"))
+        os.symlink(self.outside, os.path.join(self.alice, "outside_link"))
+        os.symlink(os.path.join(self.outside, "secret.txt"), os.path.join(self.alice, "secret_link"))
+        os.symlink("../../../outside/secret.txt", os.path.join(self.alice, "relative_link"))
+        hashed = crypt_hash(PASSWORD)
+        self.users = os.path.join(root, "ftp-users")
+        with open(self.users, "w") as f:
+            f.write("# test users\nalice:%s:homes/alice:rw\nbob:%s:homes/bob:ro\n" % (hashed, hashed))
+        self.xferlog = os.path.join(root, "xferlog")
+        self.port = free_port()
+        self.passive = passive_range()
+
+    @staticmethod
+    def write(base, relative, data):
+        path = os.path.join(base, relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+
+    def services(self, **extra):
+        options = {
+            "root": self.anon,
+            "anonymous": "read-only",
+            "users_file": self.users,
+            "passive_ports": "%d-%d" % self.passive,
+            "idle_timeout": "60s",
+            "data_timeout": "10s",
+            "login_failure_delay": "100ms",
+            "max_login_failures": "3",
+            "xferlog": self.xferlog,
+        }
+        options.update(extra)
+        lines = "\n".join("    %s: \"%s\"" % (k, v) for k, v in options.items())
+        return ("ftp:\n  module: ftp\n  listen: [\"127.0.0.1:%d\"]\n  options:\n%s\n"
+                % (self.port, lines))
+
+    def cleanup(self):
+        self.tmp.cleanup()
+
+
+class FtpTestCase(unittest.TestCase):
+    extra_options = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tree = FtpTree()
+        cls.portd = PortdProcess(services=cls.tree.services(**cls.extra_options))
+        try:
+            cls.portd.start()
+        except Exception:
+            cls.tree.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.portd.__exit__(None, None, None)
+        finally:
+            cls.tree.cleanup()
+
+    def client(self, user=None, password=PASSWORD):
+        ftp = ftplib.FTP()
+        ftp.connect("127.0.0.1", self.tree.port, timeout=20)
+        self.addCleanup(self.close_quietly, ftp)
+        if user:
+            ftp.login(user, password)
+        return ftp
+
+    @staticmethod
+    def close_quietly(ftp):
+        try:
+            ftp.close()
+        except OSError:
+            pass
+
+    def retr_bytes(self, ftp, name, rest=None):
+        out = io.BytesIO()
+        ftp.retrbinary("RETR " + name, out.write, rest=rest)
+        return out.getvalue()
+
+    def raw(self, lines, read_timeout=5):
+        """Sends raw bytes on a fresh control connection; returns everything read until close."""
+        s = socket.create_connection(("127.0.0.1", self.tree.port), timeout=read_timeout)
+        with s:
+            s.recv(1024)  # greeting
+            s.sendall(lines)
+            chunks = []
+            try:
+                while True:
+                    data = s.recv(65536)
+                    if not data:
+                        break
+                    chunks.append(data)
+            except socket.timeout:
+                pass
+            return b"".join(chunks)
+
+
+class LoginTest(FtpTestCase):
+    def test_greeting(self):
+        ftp = self.client()
+        self.assertTrue(ftp.welcome.startswith("220 "))
+
+    def test_commands_before_login_are_refused(self):
+        ftp = self.client()
+        for command in ("PWD", "CWD /", "LIST", "RETR x", "STOR x", "PASV", "DELE x", "MKD x"):
+            with self.assertRaises(ftplib.error_perm) as caught:
+                ftp.sendcmd(command)
+            self.assertTrue(str(caught.exception).startswith("530"), command)
+        # These work before login.
+        self.assertTrue(ftp.sendcmd("SYST").startswith("215"))
+        self.assertTrue(ftp.sendcmd("NOOP").startswith("200"))
+        self.assertTrue(ftp.sendcmd("FEAT").startswith("211"))
+
+    def test_wrong_password_and_unknown_user_look_the_same(self):
+        replies = []
+        for user in ("alice", "nosuchuser"):
+            ftp = self.client()
+            user_reply = ftp.sendcmd("USER " + user)
+            with self.assertRaises(ftplib.error_perm) as caught:
+                ftp.sendcmd("PASS wrong")
+            replies.append((user_reply, str(caught.exception)))
+        self.assertEqual(replies[0], replies[1])
+        self.assertEqual(replies[0][1], "530 Login incorrect.")
+
+    def test_repeated_failures_close_the_connection(self):
+        ftp = self.client()
+        for _ in range(2):
+            with self.assertRaises(ftplib.error_perm):
+                ftp.login("alice", "wrong")
+        with self.assertRaises(ftplib.error_perm):
+            ftp.login("alice", "wrong")
+        with self.assertRaises((EOFError, OSError)):
+            ftp.sendcmd("NOOP")
+
+    def test_login_and_logs(self):
+        ftp = self.client("alice")
+        self.assertEqual(ftp.pwd(), "/")
+        self.retr_bytes(ftp, "allbytes.bin")
+        ftp.quit()
+        deadline = time.monotonic() + 5
+        text = ""
+        while time.monotonic() < deadline:
+            with open(self.tree.xferlog) as f:
+                text = f.read()
+            if "allbytes.bin" in text:
+                break
+            time.sleep(0.05)
+        self.assertIn('OK LOGIN: Client "127.0.0.1", "alice"', text)
+        self.assertRegex(text, r" 127\.0\.0\.1 16384 /allbytes\.bin b _ o r alice ftp 0 \* c")
+
+    def test_anonymous_is_read_only(self):
+        ftp = self.client("anonymous", "guest@example.com")
+        self.assertEqual(self.retr_bytes(ftp, "pub/hello.txt"), b"hello anonymous\n")
+        with self.assertRaises(ftplib.error_perm):
+            ftp.storbinary("STOR new.txt", io.BytesIO(b"x"))
+        with self.assertRaises(ftplib.error_perm):
+            ftp.mkd("newdir")
+        with self.assertRaises(ftplib.error_perm):
+            ftp.delete("pub/hello.txt")
+        self.assertFalse(os.path.exists(os.path.join(self.tree.anon, "new.txt")))
+
+    def test_read_only_user(self):
+        ftp = self.client("bob")
+        self.assertEqual(self.retr_bytes(ftp, "readme.txt"), b"bob's file\n")
+        with self.assertRaises(ftplib.error_perm):
+            ftp.storbinary("STOR readme.txt", io.BytesIO(b"overwrite"))
+        with open(os.path.join(self.tree.bob, "readme.txt"), "rb") as f:
+            self.assertEqual(f.read(), b"bob's file\n")
+
+    def test_rein_logs_out(self):
+        ftp = self.client("alice")
+        self.assertTrue(ftp.sendcmd("REIN").startswith("220"))
+        with self.assertRaises(ftplib.error_perm):
+            ftp.sendcmd("PWD")
+        ftp.login("bob", PASSWORD)
+        self.assertEqual(ftp.nlst(), ["readme.txt"])
+
+    def test_acct_not_implemented(self):
+        ftp = self.client()
+        with self.assertRaises(ftplib.error_perm) as caught:
+            ftp.sendcmd("ACCT x")
+        self.assertTrue(str(caught.exception).startswith("502"))
+
+
+class TransferTest(FtpTestCase):
+    def test_retr_binary_exact(self):
+        ftp = self.client("alice")
+        self.assertEqual(self.retr_bytes(ftp, "random.bin"), self.tree.random)
+        self.assertEqual(self.retr_bytes(ftp, "allbytes.bin"), self.tree.all_bytes)
+        self.assertEqual(ftp.size("random.bin"), FIVE_MIB)
+
+    def test_stor_binary_exact(self):
+        ftp = self.client("alice")
+        data = os.urandom(FIVE_MIB)
+        ftp.storbinary("STOR up.bin", io.BytesIO(data))
+        ftp.storbinary("STOR all.bin", io.BytesIO(self.tree.all_bytes))
+        with open(os.path.join(self.tree.alice, "up.bin"), "rb") as f:
+            self.assertEqual(f.read(), data)
+        with open(os.path.join(self.tree.alice, "all.bin"), "rb") as f:
+            self.assertEqual(f.read(), self.tree.all_bytes)
+        self.assertEqual(self.retr_bytes(ftp, "up.bin"), data)
+        self.assertEqual(self.temporaries(), [])
+
+    def temporaries(self):
+        found = []
+        for base, _, files in os.walk(self.tree.alice):
+            found += [os.path.join(base, f) for f in files if f.startswith(".in.")]
+        return found
+
+    def test_type_a_converts_line_ends(self):
+        ftp = self.client("alice")
+        ftp.sendcmd("TYPE A")
+        conn = ftp.transfercmd("RETR text.txt")
+        with conn:
+            got = b""
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        ftp.voidresp()
+        self.assertEqual(got, b"line one\r\nline two\r\n\r\nline four\r\n")
+        ftp.storlines("STOR lines.txt", io.BytesIO(b"a\nb\r\nc\n"))  # sends TYPE A, CRLF
+        with open(os.path.join(self.tree.alice, "lines.txt"), "rb") as f:
+            self.assertEqual(f.read(), b"a\nb\nc\n")
+        ftp.sendcmd("TYPE I")
+
+    def test_rest_resumes_a_download(self):
+        ftp = self.client("alice")
+        offset = 1234567
+        self.assertEqual(self.retr_bytes(ftp, "random.bin", rest=offset), self.tree.random[offset:])
+
+    def test_rest_resumes_an_upload(self):
+        ftp = self.client("alice")
+        data = os.urandom(1 << 20)
+        half = len(data) // 2
+        ftp.storbinary("STOR resume.bin", io.BytesIO(data[:half]))
+        ftp.storbinary("STOR resume.bin", io.BytesIO(data[half:]), rest=half)
+        with open(os.path.join(self.tree.alice, "resume.bin"), "rb") as f:
+            self.assertEqual(f.read(), data)
+        # APPE continues a file too.
+        ftp.storbinary("APPE resume.bin", io.BytesIO(b"tail"))
+        with open(os.path.join(self.tree.alice, "resume.bin"), "rb") as f:
+            self.assertEqual(f.read(), data + b"tail")
+
+    def test_stou_picks_a_new_name(self):
+        ftp = self.client("alice")
+        ftp.storbinary("STOR unique.txt", io.BytesIO(b"first"))
+        reply = ftp.storbinary("STOU unique.txt", io.BytesIO(b"second"))
+        self.assertIn("unique.txt.1", reply)
+        with open(os.path.join(self.tree.alice, "unique.txt.1"), "rb") as f:
+            self.assertEqual(f.read(), b"second")
+
+    def test_active_and_passive_modes(self):
+        ftp = self.client("alice")
+        expected = self.tree.all_bytes
+        # PASV (ftplib's default for IPv4)
+        self.assertEqual(self.retr_bytes(ftp, "allbytes.bin"), expected)
+        # PORT
+        ftp.set_pasv(False)
+        self.assertEqual(self.retr_bytes(ftp, "allbytes.bin"), expected)
+        ftp.set_pasv(True)
+        # EPSV
+        reply = ftp.sendcmd("EPSV")
+        self.assertTrue(reply.startswith("229"))
+        port = int(reply.split("|||")[1].split("|")[0])
+        self.assertTrue(self.tree.passive[0] <= port <= self.tree.passive[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as data:
+            ftp.putcmd("RETR allbytes.bin")
+            self.assertTrue(ftp.getresp().startswith("150"))
+            got = self.read_all(data)
+        ftp.voidresp()
+        self.assertEqual(got, expected)
+        # EPRT
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            listener.settimeout(10)
+            ftp.sendcmd("EPRT |1|127.0.0.1|%d|" % listener.getsockname()[1])
+            ftp.putcmd("RETR allbytes.bin")
+            conn, _ = listener.accept()
+            with conn:
+                self.assertTrue(ftp.getresp().startswith("150"))
+                got = self.read_all(conn)
+        ftp.voidresp()
+        self.assertEqual(got, expected)
+
+    @staticmethod
+    def read_all(sock):
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+    def test_pasv_port_is_in_range(self):
+        ftp = self.client("alice")
+        host, port = ftplib.parse227(ftp.sendcmd("PASV"))
+        self.assertEqual(host, "127.0.0.1")
+        self.assertTrue(self.tree.passive[0] <= port <= self.tree.passive[1])
+        ftp.sendcmd("ABOR")
+
+    def test_passive_connection_from_another_address_is_refused(self):
+        ftp = self.client("alice")
+        _, port = ftplib.parse227(ftp.sendcmd("PASV"))
+        intruder = socket.socket()
+        intruder.bind(("127.0.0.2", 0))
+        intruder.settimeout(10)
+        intruder.connect(("127.0.0.1", port))
+        ftp.putcmd("RETR allbytes.bin")
+        self.assertTrue(ftp.getresp().startswith("150"))
+        with intruder:
+            self.assertEqual(intruder.recv(100), b"")  # closed without a byte
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as data:
+            got = self.read_all(data)
+        ftp.voidresp()
+        self.assertEqual(got, self.tree.all_bytes)
+
+    def test_bounce_port_is_refused(self):
+        ftp = self.client("alice")
+        for command in ("PORT 127,0,0,1,0,21",         # privileged port
+                        "PORT 10,0,0,1,200,10",        # a third party
+                        "EPRT |1|127.0.0.2|51000|",    # another address
+                        "EPRT |1|127.0.0.1|80|"):
+            with self.assertRaises(ftplib.error_perm) as caught:
+                ftp.sendcmd(command)
+            self.assertTrue(str(caught.exception).startswith("500"), command)
+        with self.assertRaises(ftplib.error_temp):
+            ftp.sendcmd("RETR allbytes.bin")  # 425: no data connection was set up
+
+    def test_epsv_all_refuses_other_setups(self):
+        ftp = self.client("alice")
+        self.assertTrue(ftp.sendcmd("EPSV ALL").startswith("200"))
+        for command in ("PASV", "PORT 127,0,0,1,200,10", "EPRT |1|127.0.0.1|51000|"):
+            with self.assertRaises(ftplib.error_perm) as caught:
+                ftp.sendcmd(command)
+            self.assertTrue(str(caught.exception).startswith("503"), command)
+
+    def test_broken_upload_leaves_old_file_intact(self):
+        ftp = self.client("alice")
+        original = os.urandom(100000)
+        ftp.storbinary("STOR keep.bin", io.BytesIO(original))
+        # Cut the upload off halfway with a reset.
+        conn = ftp.transfercmd("STOR keep.bin")
+        conn.sendall(os.urandom(FIVE_MIB // 2))
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+        with self.assertRaises((ftplib.error_temp, ftplib.error_perm)):
+            ftp.voidresp()
+        with open(os.path.join(self.tree.alice, "keep.bin"), "rb") as f:
+            self.assertEqual(f.read(), original)
+        # A new file cut off by ABOR does not appear at all.
+        conn = ftp.transfercmd("STOR never.bin")
+        conn.sendall(os.urandom(100000))
+        self.abort(ftp)
+        conn.close()
+        self.assertFalse(os.path.exists(os.path.join(self.tree.alice, "never.bin")))
+        self.assertEqual(ftp.sendcmd("NOOP"), "200 NOOP ok.")
+        self.assertEqual(self.temporaries(), [])
+
+    @staticmethod
+    def abort(ftp):
+        """ABOR as ftplib sends it (urgent data); returns the final reply.
+
+        ftplib returns the first reply, the 426 of the aborted transfer, and leaves the 226 of
+        ABOR itself unread."""
+        reply = ftp.abort()
+        if reply.startswith("426"):
+            reply = ftp.getresp()
+        return reply
+
+    def test_abort_a_download_keeps_the_session_usable(self):
+        ftp = self.client("alice")
+        conn = ftp.transfercmd("RETR random.bin")
+        conn.recv(1000)
+        self.assertTrue(self.abort(ftp).startswith("226"))
+        conn.close()
+        self.assertEqual(self.retr_bytes(ftp, "allbytes.bin"), self.tree.all_bytes)
+
+    def test_concurrent_sessions(self):
+        errors = []
+
+        def worker(n):
+            try:
+                ftp = ftplib.FTP()
+                ftp.connect("127.0.0.1", self.tree.port, timeout=30)
+                ftp.login("alice", PASSWORD)
+                data = b"%d" % n * 1000
+                ftp.storbinary("STOR c%02d.bin" % n, io.BytesIO(data))
+                out = io.BytesIO()
+                ftp.retrbinary("RETR c%02d.bin" % n, out.write)
+                if out.getvalue() != data:
+                    errors.append("session %d read back other bytes" % n)
+                ftp.quit()
+            except Exception as e:  # reported below
+                errors.append("session %d: %r" % (n, e))
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(50)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(errors, [])
+
+
+class FileSystemTest(FtpTestCase):
+    def test_rename_delete_mkdir_rmdir(self):
+        ftp = self.client("alice")
+        self.assertEqual(ftp.mkd("newdir"), "/newdir")
+        ftp.storbinary("STOR newdir/a.txt", io.BytesIO(b"a"))
+        ftp.rename("newdir/a.txt", "newdir/b.txt")
+        self.assertEqual(ftp.nlst("newdir"), ["b.txt"])
+        with self.assertRaises(ftplib.error_perm):
+            ftp.rmd("newdir")  # not empty
+        ftp.delete("newdir/b.txt")
+        ftp.rmd("newdir")
+        self.assertFalse(os.path.exists(os.path.join(self.tree.alice, "newdir")))
+        with self.assertRaises(ftplib.error_perm) as caught:
+            ftp.sendcmd("RNTO x")
+        self.assertTrue(str(caught.exception).startswith("503"))
+
+    def test_cwd_cdup_pwd(self):
+        ftp = self.client("alice")
+        ftp.cwd("listing")
+        self.assertEqual(ftp.pwd(), "/listing")
+        ftp.sendcmd("CDUP")
+        self.assertEqual(ftp.pwd(), "/")
+        with self.assertRaises(ftplib.error_perm):
+            ftp.cwd("random.bin")
+
+    def test_mlsd_facts(self):
+        ftp = self.client("alice")
+        entries = dict(ftp.mlsd("listing"))
+        self.assertEqual(len(entries), 30)
+        facts = entries["file03.txt"]
+        self.assertEqual(facts["type"], "file")
+        self.assertEqual(facts["size"], "3")
+        self.assertRegex(facts["modify"], r"^\d{14}$")
+        self.assertEqual(facts["perm"], "rwadf")
+        self.assertIn("unique", facts)
+        top = dict(ftp.mlsd("/"))
+        self.assertEqual(top["listing"]["type"], "dir")
+        reply = ftp.sendcmd("MLST random.bin")
+        self.assertIn("size=%d;" % FIVE_MIB, reply)
+        self.assertIn(" /random.bin", reply)
+
+    def test_list_format_and_glob(self):
+        ftp = self.client("alice")
+        lines = []
+        ftp.retrlines("LIST listing", lines.append)
+        self.assertEqual(len(lines), 30)
+        for line in lines:
+            self.assertRegex(line, r"^-[-r][-w][-x][-r][-w][-x][-r][-w][-x] +\d+ +\S+ +\S+ +\d+ "
+                                   r"[A-Z][a-z]{2} [ \d]\d ( \d{4}|\d\d:\d\d) file\d\d\.(txt|dat)$")
+        self.assertEqual(sorted(ftp.nlst("listing/*.txt")),
+                         ["file%02d.txt" % i for i in range(1, 30, 2)])
+        lines = []
+        ftp.retrlines("LIST -la listing/file0[0-3]*", lines.append)
+        self.assertEqual(len(lines), 4)
+        status = ftp.sendcmd("STAT listing/file01.txt")
+        self.assertTrue(status.startswith("213-"))
+        self.assertIn("file01.txt", status)
+
+    def test_size_mdtm_mfmt_chmod(self):
+        ftp = self.client("alice")
+        self.assertEqual(ftp.size("allbytes.bin"), 16384)
+        self.assertEqual(ftp.sendcmd("MFMT 20200102030405 allbytes.bin"),
+                         "213 Modify=20200102030405; /allbytes.bin")
+        self.assertEqual(ftp.sendcmd("MDTM allbytes.bin"), "213 20200102030405")
+        self.assertEqual(ftp.sendcmd("SITE CHMOD 600 allbytes.bin"), "200 SITE CHMOD command ok.")
+        self.assertEqual(os.stat(os.path.join(self.tree.alice, "allbytes.bin")).st_mode & 0o777,
+                         0o600)
+
+    def test_informational_commands(self):
+        ftp = self.client("alice")
+        feat = ftp.sendcmd("FEAT")
+        for feature in ("EPSV", "MLST type*;", "REST STREAM", "SIZE", "UTF8", "MDTM", "MFMT"):
+            self.assertIn(feature, feat)
+        self.assertEqual(ftp.sendcmd("OPTS UTF8 ON"), "200 Always in UTF8 mode.")
+        self.assertTrue(ftp.sendcmd("HELP").startswith("214"))
+        self.assertTrue(ftp.sendcmd("HELP RETR").startswith("214"))
+        self.assertTrue(ftp.sendcmd("STAT").startswith("211"))
+        self.assertEqual(ftp.sendcmd("TYPE I"), "200 Switching to Binary mode.")
+        self.assertEqual(ftp.sendcmd("STRU F"), "200 Structure set to F.")
+        self.assertEqual(ftp.sendcmd("MODE S"), "200 Mode set to S.")
+        self.assertTrue(ftp.sendcmd("ALLO 100").startswith("202"))
+        for command, code in (("STRU R", "504"), ("MODE B", "504"), ("TYPE E", "504"),
+                              ("XYZW", "500")):
+            with self.assertRaises(ftplib.error_perm) as caught:
+                ftp.sendcmd(command)
+            self.assertTrue(str(caught.exception).startswith(code), command)
+
+    def test_host_before_login(self):
+        ftp = self.client()
+        self.assertTrue(ftp.sendcmd("HOST ftp.example.com").startswith("220"))
+        ftp.login("alice", PASSWORD)
+        with self.assertRaises(ftplib.error_perm):
+            ftp.sendcmd("HOST other.example.com")
+
+    def test_utf8_names(self):
+        ftp = self.client("alice")
+        ftp.encoding = "utf-8"
+        name = "f\u00fcr-\u65e5\u672c.txt"
+        ftp.storbinary("STOR " + name, io.BytesIO(b"utf8"))
+        self.assertIn(name, ftp.nlst())
+        self.assertTrue(os.path.exists(os.path.join(self.tree.alice, name)))
+
+
+class JailTest(FtpTestCase):
+    def assert_refused(self, ftp, command):
+        with self.assertRaises(ftplib.error_perm) as caught:
+            self.retr_bytes(ftp, command[5:]) if command.startswith("RETR ") else ftp.sendcmd(command)
+        self.assertTrue(str(caught.exception).startswith("550"), command)
+
+    def test_traversal_stays_inside(self):
+        ftp = self.client("alice")
+        ftp.cwd("../../../..")
+        self.assertEqual(ftp.pwd(), "/")
+        for path in ("../../../outside/secret.txt", "/../outside/secret.txt",
+                     self.tree.outside + "/secret.txt", "/etc/passwd", "../../../../etc/passwd",
+                     "secret_link", "relative_link", "outside_link/secret.txt",
+                     "root_link/../../outside/secret.txt"):
+            self.assert_refused(ftp, "RETR " + path)
+        self.assert_refused(ftp, "CWD outside_link")
+        self.assert_refused(ftp, "SIZE secret_link")
+
+    def test_symlink_to_root_is_the_home(self):
+        ftp = self.client("alice")
+        self.assertEqual(self.retr_bytes(ftp, "root_link/allbytes.bin"), self.tree.all_bytes)
+        names = ftp.nlst("root_link")
+        self.assertIn("random.bin", names)
+        self.assertNotIn("etc", names)
+
+    def test_nothing_outside_is_written(self):
+        ftp = self.client("alice")
+        with self.assertRaises(ftplib.error_perm):
+            ftp.storbinary("STOR outside_link/new.txt", io.BytesIO(b"x"))
+        with self.assertRaises(ftplib.error_perm):
+            ftp.sendcmd("SITE CHMOD 777 secret_link")
+        with self.assertRaises(ftplib.error_perm):
+            ftp.rename("../../outside/secret.txt", "stolen.txt")
+        self.assertEqual(os.listdir(self.tree.outside), ["secret.txt"])
+        with open(os.path.join(self.tree.outside, "secret.txt"), "rb") as f:
+            self.assertEqual(f.read(), b"TOP SECRET\n")
+        self.assertNotEqual(os.stat(os.path.join(self.tree.outside, "secret.txt")).st_mode & 0o777,
+                            0o777)
+
+
+class ProtocolAbuseTest(FtpTestCase):
+    def test_long_command_line(self):
+        out = self.raw(b"A" * 10000 + b"\r\nNOOP\r\nQUIT\r\n")
+        self.assertTrue(out.startswith(b"500 Command line too long."), out[:100])
+        self.assertIn(b"200 NOOP ok.", out)
+        # The server still serves others.
+        ftp = self.client("alice")
+        self.assertEqual(ftp.sendcmd("NOOP"), "200 NOOP ok.")
+
+    def test_http_request_ends_the_session(self):
+        out = self.raw(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
+        self.assertTrue(out.startswith(b"421 "), out)
+        self.assertEqual(out.count(b"\r\n"), 1)  # nothing after: the connection closed
+
+    def test_telnet_interrupt_before_abor(self):
+        ftp = self.client("alice")
+        ftp.sock.sendall(b"\xff\xf4\xff\xf2ABOR\r\n")
+        self.assertTrue(ftp.getresp().startswith("225"))
+
+
+class CurlLftpTest(FtpTestCase):
+    def url(self, path=""):
+        return "ftp://127.0.0.1:%d/%s" % (self.tree.port, path)
+
+    def curl(self, *args):
+        return subprocess.run(["curl", "-sS", "--max-time", "60", "-u", "alice:" + PASSWORD]
+                              + list(args), capture_output=True, timeout=90)
+
+    def test_curl_download_upload_list(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "random.bin")
+            r = self.curl("-o", out, self.url("random.bin"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out, "rb") as f:
+                self.assertEqual(f.read(), self.tree.random)
+            src = os.path.join(d, "src.bin")
+            data = os.urandom(FIVE_MIB)
+            with open(src, "wb") as f:
+                f.write(data)
+            r = self.curl("-T", src, self.url("curl-up.bin"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(self.tree.alice, "curl-up.bin"), "rb") as f:
+                self.assertEqual(f.read(), data)
+            r = self.curl("--ftp-port", "127.0.0.1", "-o", out, self.url("allbytes.bin"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out, "rb") as f:
+                self.assertEqual(f.read(), self.tree.all_bytes)
+            r = self.curl(self.url("listing/"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(len(r.stdout.splitlines()), 30)
+            r = self.curl("-C", "-", "-o", out, self.url("random.bin"))  # resume a short file
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_lftp_mirror_and_put(self):
+        with tempfile.TemporaryDirectory() as d:
+            src = os.path.join(d, "lftp-src.bin")
+            data = os.urandom(1 << 20)
+            with open(src, "wb") as f:
+                f.write(data)
+            script = ("set net:max-retries 1; set net:timeout 20; set ftp:ssl-allow no; "
+                      "open -u alice,'%s' -p %d 127.0.0.1; "
+                      "mirror listing %s/listing; put %s -o lftp-up.bin; "
+                      "get random.bin -o %s/random.bin; mkdir lftp-dir; rm lftp-up.bin; "
+                      "ls lftp-dir; bye" % (PASSWORD, self.tree.port, d, src, d))
+            r = subprocess.run(["lftp", "-c", script], capture_output=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(len(os.listdir(os.path.join(d, "listing"))), 30)
+            with open(os.path.join(d, "random.bin"), "rb") as f:
+                self.assertEqual(f.read(), self.tree.random)
+            self.assertTrue(os.path.isdir(os.path.join(self.tree.alice, "lftp-dir")))
+            self.assertFalse(os.path.exists(os.path.join(self.tree.alice, "lftp-up.bin")))
+
+
+class LimitsTest(FtpTestCase):
+    extra_options = {"max_per_source": "3", "idle_timeout": "2s"}
+
+    def test_per_source_limit_answers_421(self):
+        held = [self.client() for _ in range(3)]
+        with socket.create_connection(("127.0.0.1", self.tree.port), timeout=5) as s:
+            first = s.recv(1000)
+        self.assertTrue(first.startswith(b"421 "), first)
+        held[0].close()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # a slot frees up once the server saw the close
+            with socket.create_connection(("127.0.0.1", self.tree.port), timeout=5) as s:
+                first = s.recv(1000)
+            if first.startswith(b"220 "):
+                break
+            time.sleep(0.05)
+        self.assertTrue(first.startswith(b"220 "), first)
+
+    def test_idle_timeout_answers_421(self):
+        s = socket.create_connection(("127.0.0.1", self.tree.port), timeout=10)
+        with s:
+            data = b""
+            deadline = time.monotonic() + 8
+            while time.monotonic() < deadline:
+                chunk = s.recv(1000)
+                if not chunk:
+                    break
+                data += chunk
+        self.assertIn(b"421 Timeout.", data)
+
+
+class DrainTest(unittest.TestCase):
+    def test_sigterm_says_421_to_idle_sessions(self):
+        tree = FtpTree()
+        self.addCleanup(tree.cleanup)
+        with PortdProcess(services=tree.services()) as portd:
+            ftp = ftplib.FTP()
+            ftp.connect("127.0.0.1", tree.port, timeout=10)
+            ftp.login("alice", PASSWORD)
+            portd.stop()
+            data = b""
+            try:
+                while True:
+                    chunk = ftp.sock.recv(1000)
+                    if not chunk:
+                        break
+                    data += chunk
+            except OSError:
+                pass
+            ftp.close()
+            self.assertIn(b"421 ", data)
+
+
+if __name__ == "__main__":
+    unittest.main()
