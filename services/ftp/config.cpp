@@ -106,7 +106,11 @@ FtpConfig load_config(const ServiceContext& context, Authorizer& authorizer) {
     if (config.users_file) {
         users = read_users(opts, *config.users_file);
     }
-    if (config.anonymous == AnonymousMode::off && !config.users_file) {
+    // A misspelt anonymous value is reported once, by choice(), not again here.
+    const auto spelt = context.options.IsMap() && context.options["anonymous"].IsScalar()
+                           ? context.options["anonymous"].Scalar()
+                           : std::string("off");
+    if (config.anonymous == AnonymousMode::off && spelt == "off" && !config.users_file) {
         opts.problem_at("anonymous",
                         "nobody can log in: set anonymous: read-only|upload (with "
                         "root) or users_file");

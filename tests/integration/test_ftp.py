@@ -21,7 +21,7 @@ import threading
 import time
 import unittest
 
-from portd_harness import PortdProcess, free_port
+from portd_harness import PortdProcess, free_port, manifest_text, run_portd
 
 PASSWORD = "s3cret pass"
 FIVE_MIB = 5 * 1024 * 1024
@@ -729,6 +729,79 @@ class LimitsTest(FtpTestCase):
                     break
                 data += chunk
         self.assertIn(b"421 Timeout.", data)
+
+
+class DataTimeoutAndRateTest(FtpTestCase):
+    extra_options = {"data_timeout": "1s", "download_rate": "1M", "upload_rate": "1M"}
+
+    def test_data_timeout_when_the_client_never_connects(self):
+        ftp = self.client("alice")
+        ftp.sendcmd("PASV")
+        ftp.putcmd("RETR allbytes.bin")
+        self.assertTrue(ftp.getresp().startswith("150"))
+        with self.assertRaises(ftplib.error_temp) as caught:
+            ftp.getresp()
+        self.assertTrue(str(caught.exception).startswith("425"))
+        self.assertEqual(ftp.sendcmd("NOOP"), "200 NOOP ok.")
+
+    def test_rates_are_limited(self):
+        ftp = self.client("alice")
+        start = time.monotonic()
+        self.assertEqual(self.retr_bytes(ftp, "random.bin"), self.tree.random)  # 5 MiB at 1 MiB/s
+        self.assertGreater(time.monotonic() - start, 3.0)
+        start = time.monotonic()
+        ftp.storbinary("STOR slow.bin", io.BytesIO(os.urandom(3 << 20)))
+        self.assertGreater(time.monotonic() - start, 1.5)
+
+
+class Ipv6Test(unittest.TestCase):
+    def test_epsv_and_eprt_over_ipv6(self):
+        try:
+            with socket.socket(socket.AF_INET6) as probe:
+                probe.bind(("::1", 0))
+        except OSError:
+            self.skipTest("no IPv6 loopback")
+        tree = FtpTree()
+        self.addCleanup(tree.cleanup)
+        services = tree.services().replace('"127.0.0.1:%d"' % tree.port, '"[::1]:%d"' % tree.port)
+        with PortdProcess(services=services):
+            ftp = ftplib.FTP()
+            ftp.connect("::1", tree.port, timeout=20)  # ftplib uses EPSV and EPRT on IPv6
+            ftp.login("alice", PASSWORD)
+            out = io.BytesIO()
+            ftp.retrbinary("RETR allbytes.bin", out.write)
+            self.assertEqual(out.getvalue(), tree.all_bytes)
+            ftp.set_pasv(False)
+            out = io.BytesIO()
+            ftp.retrbinary("RETR allbytes.bin", out.write)
+            self.assertEqual(out.getvalue(), tree.all_bytes)
+            with self.assertRaises(ftplib.error_temp):
+                ftp.sendcmd("PASV")  # 425: PASV cannot describe an IPv6 address
+            with self.assertRaises(ftplib.error_perm) as caught:
+                ftp.sendcmd("EPSV 1")
+            self.assertTrue(str(caught.exception).startswith("522"))
+            ftp.quit()
+
+
+class CheckTest(unittest.TestCase):
+    def test_check_reports_every_option_problem(self):
+        tree = FtpTree()
+        self.addCleanup(tree.cleanup)
+        services = tree.services(anonymous="read-onyl", passive_ports="60000-50000",
+                                 root=os.path.join(tree.root, "missing"))
+        code, _, err = run_portd(["--check"], manifest_text(services))
+        self.assertNotEqual(code, 0)
+        self.assertIn("services.ftp.options.anonymous", err)
+        self.assertIn("did you mean 'read-only'", err)
+        self.assertIn("services.ftp.options.passive_ports", err)
+        self.assertIn("services.ftp.options.root", err)
+        self.assertNotIn("nobody can log in", err)
+
+    def test_check_accepts_a_good_manifest(self):
+        tree = FtpTree()
+        self.addCleanup(tree.cleanup)
+        code, out, err = run_portd(["--check"], manifest_text(tree.services()))
+        self.assertEqual(code, 0, err)
 
 
 class DrainTest(unittest.TestCase):
