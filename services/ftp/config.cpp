@@ -107,9 +107,14 @@ FtpConfig load_config(const ServiceContext& context, Authorizer& authorizer) {
         users = read_users(opts, *config.users_file);
     }
     // A misspelt anonymous value is reported once, by choice(), not again here.
-    const auto spelt = context.options.IsMap() && context.options["anonymous"].IsScalar()
-                           ? context.options["anonymous"].Scalar()
-                           : std::string("off");
+    std::string spelt = "off";
+    if (context.options.IsMap()) {
+        // IsDefined first: yaml-cpp throws when asked anything else about an absent key.
+        const auto node = context.options["anonymous"];
+        if (node.IsDefined() && node.IsScalar()) {
+            spelt = node.Scalar();
+        }
+    }
     if (config.anonymous == AnonymousMode::off && spelt == "off" && !config.users_file) {
         opts.problem_at("anonymous",
                         "nobody can log in: set anonymous: read-only|upload (with "
