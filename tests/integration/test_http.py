@@ -135,7 +135,6 @@ class HttpModuleTest(unittest.TestCase):
               limits: {{ connections: 1, over_limit: refuse }}
               options:
                 root: {root}
-                access_log: "off"
         """.format(port=cls.port, port2=cls.port2, port3=cls.port3, root=cls.root, other=other,
                    ht=int(HEADER_TIMEOUT * 1000), kt=int(KEEPALIVE_TIMEOUT * 1000),
                    mr=MAX_REQUESTS, log=cls.access_log)
@@ -511,6 +510,12 @@ class HttpModuleTest(unittest.TestCase):
                          b"other host")
         self.assertEqual(self.get("/hello.txt", {"Host": "elsewhere"}, port=self.port2)[2],
                          b"hello world")
+
+    def test_access_log_journal_event(self):
+        # The default access log goes to portd's event log: stderr when run by hand.
+        self.assertEqual(self.get("/hello.txt?journal=1", port=self.port3)[0], 200)
+        self.assertTrue(self.portd.wait_for_log('"GET /hello.txt?journal=1 HTTP/1.1" 200 11'),
+                        self.portd.stderr()[-2000:])
 
     def test_access_log_file(self):
         self.get("/hello.txt?from=log", {"User-Agent": "log-test", "Referer": "http://r/"})
