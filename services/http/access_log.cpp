@@ -27,6 +27,18 @@ void append_escaped(std::string& out, std::string_view text) {
     }
 }
 
+/// Local time formatting takes glibc's time zone lock; a log line per request needs it at most
+/// once a second per thread.
+const std::string& log_date(std::time_t t) {
+    thread_local std::time_t cached_second = -1;
+    thread_local std::string cached;
+    if (t != cached_second) {
+        cached_second = t;
+        cached = format_log_date(t);
+    }
+    return cached;
+}
+
 }  // namespace
 
 std::string format_combined(const AccessRecord& r) {
@@ -34,7 +46,7 @@ std::string format_combined(const AccessRecord& r) {
     line.reserve(200);
     line += r.remote;
     line += " - - [";
-    line += format_log_date(r.time);
+    line += log_date(r.time);
     line += "] \"";
     if (r.has_request_line) {
         append_escaped(line, r.method);
