@@ -9,14 +9,14 @@ Address ip(const char* text) {
     return net::ip::make_address(text);
 }
 
-TEST(PortArgument, Parses) {
+TEST(FtpPortArgument, Parses) {
     const auto ep = parse_port_argument("127,0,0,1,195,80");
     ASSERT_TRUE(ep);
     EXPECT_EQ(ep->address(), ip("127.0.0.1"));
     EXPECT_EQ(ep->port(), 195 * 256 + 80);
 }
 
-TEST(PortArgument, RejectsMalformed) {
+TEST(FtpPortArgument, RejectsMalformed) {
     EXPECT_FALSE(parse_port_argument("127,0,0,1,195"));
     EXPECT_FALSE(parse_port_argument("127,0,0,1,195,80,1"));
     EXPECT_FALSE(parse_port_argument("256,0,0,1,1,1"));
@@ -25,7 +25,7 @@ TEST(PortArgument, RejectsMalformed) {
     EXPECT_FALSE(parse_port_argument("1,,0,1,1,1"));
 }
 
-TEST(EprtArgument, ParsesBothFamilies) {
+TEST(FtpEprtArgument, ParsesBothFamilies) {
     auto v4 = parse_eprt_argument("|1|132.235.1.2|6275|");
     ASSERT_TRUE(v4);
     EXPECT_EQ(v4->address(), ip("132.235.1.2"));
@@ -35,7 +35,7 @@ TEST(EprtArgument, ParsesBothFamilies) {
     EXPECT_EQ(v6->address(), ip("::1"));
 }
 
-TEST(EprtArgument, RejectsMalformed) {
+TEST(FtpEprtArgument, RejectsMalformed) {
     EXPECT_FALSE(parse_eprt_argument("|2|132.235.1.2|6275|"));  // family mismatch
     EXPECT_FALSE(parse_eprt_argument("|3|132.235.1.2|6275|"));
     EXPECT_FALSE(parse_eprt_argument("|1|132.235.1.2|99999|"));
@@ -44,13 +44,13 @@ TEST(EprtArgument, RejectsMalformed) {
     EXPECT_FALSE(parse_eprt_argument("|1|host.example|6275|"));
 }
 
-TEST(PassiveReplies, Format) {
+TEST(FtpPassiveReplies, Format) {
     EXPECT_EQ(pasv_reply_text(net::ip::make_address_v4("10.1.2.3"), 50001),
               "Entering Passive Mode (10,1,2,3,195,81).");
     EXPECT_EQ(epsv_reply_text(50001), "Entering Extended Passive Mode (|||50001|)");
 }
 
-TEST(Cidr, Contains) {
+TEST(FtpCidr, Contains) {
     auto net10 = parse_cidr("10.0.0.0/8");
     ASSERT_TRUE(net10);
     EXPECT_TRUE(net10->contains(ip("10.200.1.1")));
@@ -68,7 +68,7 @@ TEST(Cidr, Contains) {
     EXPECT_FALSE(parse_cidr("nonsense/8"));
 }
 
-TEST(AdvertisedAddress, MostSpecificNetworkWins) {
+TEST(FtpAdvertisedAddress, MostSpecificNetworkWins) {
     std::vector<std::pair<Cidr, Address>> map = {
         {*parse_cidr("10.0.0.0/8"), ip("10.0.0.1")},
         {*parse_cidr("10.5.0.0/16"), ip("10.5.0.1")},
@@ -85,7 +85,7 @@ TEST(AdvertisedAddress, MostSpecificNetworkWins) {
         "127.0.0.1");
 }
 
-TEST(PortRange, Parses) {
+TEST(FtpPortRange, Parses) {
     EXPECT_EQ(parse_port_range("50000-50100"),
               std::make_pair(std::uint16_t{50000}, std::uint16_t{50100}));
     EXPECT_FALSE(parse_port_range("50100-50000"));

@@ -10,7 +10,7 @@ constexpr const char* kSecretHash =
     "$6$abcdefgh$ltjgWl6579NluT/Vi1nwEvcil.G5Nbc4NiXZaNGStk8PSwGfQv72N2CKPPrVACtLtip/cZ/1GM/"
     "O6IND4WQhG.";
 
-TEST(UsersFile, ParsesEntriesCommentsAndRelativeHomes) {
+TEST(FtpUsersFile, ParsesEntriesCommentsAndRelativeHomes) {
     std::vector<UsersFileProblem> problems;
     const std::string text = std::string("# users\n\nalice:") + kSecretHash +
                              ":/srv/alice:rw\r\nbob:" + kSecretHash + ":homes/bob:ro\n";
@@ -24,7 +24,7 @@ TEST(UsersFile, ParsesEntriesCommentsAndRelativeHomes) {
     EXPECT_FALSE(users[1].writable);
 }
 
-TEST(UsersFile, ReportsEveryProblemWithItsLine) {
+TEST(FtpUsersFile, ReportsEveryProblemWithItsLine) {
     std::vector<UsersFileProblem> problems;
     const std::string text = std::string("alice:") + kSecretHash + ":/a:rw\n" +  // 1 ok
                              "broken line\n" +                                   // 2
@@ -43,7 +43,7 @@ TEST(UsersFile, ReportsEveryProblemWithItsLine) {
     EXPECT_EQ(problems[4].line, 6u);
 }
 
-TEST(ConstantTimeEqual, Basics) {
+TEST(FtpConstantTimeEqual, Basics) {
     EXPECT_TRUE(constant_time_equal("abc", "abc"));
     EXPECT_FALSE(constant_time_equal("abc", "abd"));
     EXPECT_FALSE(constant_time_equal("abc", "abcd"));
@@ -51,13 +51,13 @@ TEST(ConstantTimeEqual, Basics) {
     EXPECT_TRUE(constant_time_equal("", ""));
 }
 
-TEST(CryptHash, MatchesOpenssl) {
+TEST(FtpCryptHash, MatchesOpenssl) {
     EXPECT_EQ(crypt_hash("secret", kSecretHash), kSecretHash);
     EXPECT_NE(crypt_hash("wrong", kSecretHash), kSecretHash);
     EXPECT_TRUE(crypt_hash("x", "$unknown$x").empty());
 }
 
-class AuthorizerTest : public ::testing::Test {
+class FtpAuthorizerTest : public ::testing::Test {
 protected:
     Authorizer make(AnonymousMode mode) {
         std::vector<UsersFileProblem> problems;
@@ -68,7 +68,7 @@ protected:
     }
 };
 
-TEST_F(AuthorizerTest, VirtualUsers) {
+TEST_F(FtpAuthorizerTest, VirtualUsers) {
     const auto auth = make(AnonymousMode::off);
     const auto alice = auth.authenticate("alice", "secret");
     ASSERT_TRUE(alice);
@@ -83,7 +83,7 @@ TEST_F(AuthorizerTest, VirtualUsers) {
     EXPECT_FALSE(auth.authenticate("nobody", "secret"));
 }
 
-TEST_F(AuthorizerTest, AnonymousModes) {
+TEST_F(FtpAuthorizerTest, AnonymousModes) {
     EXPECT_FALSE(make(AnonymousMode::off).authenticate("anonymous", "a@b"));
     const auto ro = make(AnonymousMode::read_only).authenticate("anonymous", "a@b");
     ASSERT_TRUE(ro);

@@ -17,7 +17,7 @@ std::vector<Line> split(std::string_view bytes, std::size_t max = kMaxLine) {
     return out;
 }
 
-TEST(LineSplitter, SplitsOnCrlfAndBareLf) {
+TEST(FtpLineSplitter, SplitsOnCrlfAndBareLf) {
     auto lines = split("USER a\r\nPASS b\nNOOP\r\n");
     ASSERT_EQ(lines.size(), 3u);
     EXPECT_EQ(lines[0].text, "USER a");
@@ -25,7 +25,7 @@ TEST(LineSplitter, SplitsOnCrlfAndBareLf) {
     EXPECT_EQ(lines[2].text, "NOOP");
 }
 
-TEST(LineSplitter, KeepsPartialLineUntilLf) {
+TEST(FtpLineSplitter, KeepsPartialLineUntilLf) {
     LineSplitter splitter;
     splitter.feed("RE");
     EXPECT_FALSE(splitter.next());
@@ -37,7 +37,7 @@ TEST(LineSplitter, KeepsPartialLineUntilLf) {
     EXPECT_EQ(line->text, "RETR x");
 }
 
-TEST(LineSplitter, TelnetIacIacIsLiteral) {
+TEST(FtpLineSplitter, TelnetIacIacIsLiteral) {
     auto lines =
         split(std::string("RETR a\xff\xff"
                           "b\r\n"));
@@ -46,7 +46,7 @@ TEST(LineSplitter, TelnetIacIacIsLiteral) {
                                          "b"));
 }
 
-TEST(LineSplitter, TelnetNegotiationAndInterruptDropped) {
+TEST(FtpLineSplitter, TelnetNegotiationAndInterruptDropped) {
     // IAC DO ECHO, then IAC IP IAC DM before ABOR, the way clients abort a transfer.
     auto lines =
         split(std::string("\xff\xfd\x01NOOP\r\n\xff\xf4\xff\xf2"
@@ -58,13 +58,13 @@ TEST(LineSplitter, TelnetNegotiationAndInterruptDropped) {
     EXPECT_TRUE(lines[1].interrupt);
 }
 
-TEST(LineSplitter, NulDropped) {
+TEST(FtpLineSplitter, NulDropped) {
     auto lines = split(std::string("NO\0OP\r\0\n", 9));
     ASSERT_EQ(lines.size(), 1u);
     EXPECT_EQ(lines[0].text, "NOOP");
 }
 
-TEST(LineSplitter, TooLongReportedOnceThenDiscardedToEndOfLine) {
+TEST(FtpLineSplitter, TooLongReportedOnceThenDiscardedToEndOfLine) {
     std::string bytes(10'000, 'A');
     bytes += "\r\nNOOP\r\n";
     auto lines = split(bytes, 100);
@@ -75,7 +75,7 @@ TEST(LineSplitter, TooLongReportedOnceThenDiscardedToEndOfLine) {
     EXPECT_EQ(lines[1].text, "NOOP");
 }
 
-TEST(LineSplitter, TooLongReportedBeforeTheLineEnds) {
+TEST(FtpLineSplitter, TooLongReportedBeforeTheLineEnds) {
     LineSplitter splitter(100);
     splitter.feed(std::string(500, 'A'));
     auto line = splitter.next();
@@ -83,39 +83,39 @@ TEST(LineSplitter, TooLongReportedBeforeTheLineEnds) {
     EXPECT_TRUE(line->too_long);
 }
 
-TEST(LineSplitter, ExactlyAtLimitIsAccepted) {
+TEST(FtpLineSplitter, ExactlyAtLimitIsAccepted) {
     auto lines = split(std::string(100, 'A') + "\r\n" + std::string(101, 'B') + "\n", 100);
     ASSERT_EQ(lines.size(), 2u);
     EXPECT_FALSE(lines[0].too_long);
     EXPECT_TRUE(lines[1].too_long);
 }
 
-TEST(ParseCommand, VerbUpperCasedArgumentKept) {
+TEST(FtpParseCommand, VerbUpperCasedArgumentKept) {
     auto c = parse_command("retr  my file.txt ");
     EXPECT_EQ(c.kind, LineKind::command);
     EXPECT_EQ(c.verb, "RETR");
     EXPECT_EQ(c.argument, " my file.txt ");
 }
 
-TEST(ParseCommand, NoArgument) {
+TEST(FtpParseCommand, NoArgument) {
     auto c = parse_command("PWD");
     EXPECT_EQ(c.kind, LineKind::command);
     EXPECT_EQ(c.verb, "PWD");
     EXPECT_EQ(c.argument, "");
 }
 
-TEST(ParseCommand, EmptyAndSpaces) {
+TEST(FtpParseCommand, EmptyAndSpaces) {
     EXPECT_EQ(parse_command("").kind, LineKind::empty);
     EXPECT_EQ(parse_command("   ").kind, LineKind::empty);
 }
 
-TEST(ParseCommand, BadVerb) {
+TEST(FtpParseCommand, BadVerb) {
     EXPECT_EQ(parse_command("RE7R x").kind, LineKind::bad_verb);
     EXPECT_EQ(parse_command("ABCDEFGHI").kind, LineKind::bad_verb);
     EXPECT_EQ(parse_command("Host: example.com").kind, LineKind::bad_verb);
 }
 
-TEST(ParseCommand, HttpRequestLines) {
+TEST(FtpParseCommand, HttpRequestLines) {
     EXPECT_EQ(parse_command("GET / HTTP/1.1").kind, LineKind::http_request);
     EXPECT_EQ(parse_command("POST /x HTTP/1.0").kind, LineKind::http_request);
     EXPECT_EQ(parse_command("HEAD /").kind, LineKind::http_request);

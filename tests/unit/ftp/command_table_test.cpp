@@ -11,7 +11,7 @@ Command command(std::string verb, std::string argument = {}) {
     return Command{LineKind::command, std::move(verb), std::move(argument)};
 }
 
-TEST(CommandTable, KnowsTheRfcVerbs) {
+TEST(FtpCommandTable, KnowsTheRfcVerbs) {
     const CommandTable table;
     for (const char* verb :
          {"USER", "PASS", "ACCT", "CWD",  "CDUP", "PWD",  "QUIT", "REIN", "PORT", "PASV",
@@ -28,13 +28,13 @@ TEST(CommandTable, KnowsTheRfcVerbs) {
     EXPECT_EQ(table.find("retr"), nullptr);  // the parser upper-cases first
 }
 
-TEST(Gate, UnknownVerb) {
+TEST(FtpGate, UnknownVerb) {
     const auto refusal = check_gate(nullptr, command("XYZ"), true, kPermsReadWrite);
     ASSERT_TRUE(refusal);
     EXPECT_EQ(refusal->code, 500);
 }
 
-TEST(Gate, LoginRequired) {
+TEST(FtpGate, LoginRequired) {
     const CommandTable table;
     const auto refusal = check_gate(table.find("RETR"), command("RETR", "x"), false, 0);
     ASSERT_TRUE(refusal);
@@ -44,7 +44,7 @@ TEST(Gate, LoginRequired) {
     EXPECT_FALSE(check_gate(table.find("QUIT"), command("QUIT"), false, 0));
 }
 
-TEST(Gate, ArgumentRules) {
+TEST(FtpGate, ArgumentRules) {
     const CommandTable table;
     auto refusal = check_gate(table.find("RETR"), command("RETR"), true, kPermsReadWrite);
     ASSERT_TRUE(refusal);
@@ -55,7 +55,7 @@ TEST(Gate, ArgumentRules) {
     EXPECT_FALSE(check_gate(table.find("LIST"), command("LIST"), true, kPermsReadWrite));
 }
 
-TEST(Gate, Permissions) {
+TEST(FtpGate, Permissions) {
     const CommandTable table;
     for (const char* verb : {"STOR", "DELE", "MKD", "RMD", "RNFR", "MFMT", "APPE"}) {
         const auto refusal = check_gate(table.find(verb), command(verb, "x"), true, kPermsReadOnly);
@@ -70,7 +70,7 @@ TEST(Gate, Permissions) {
     EXPECT_FALSE(check_gate(table.find("RETR"), command("RETR", "x"), true, kPermsReadOnly));
 }
 
-TEST(Gate, OnlyAborStatQuitRunDuringATransfer) {
+TEST(FtpGate, OnlyAborStatQuitRunDuringATransfer) {
     const CommandTable table;
     for (const auto& spec : table.all()) {
         const bool expected = spec.verb == "ABOR" || spec.verb == "STAT" || spec.verb == "QUIT";
@@ -78,7 +78,7 @@ TEST(Gate, OnlyAborStatQuitRunDuringATransfer) {
     }
 }
 
-TEST(Ascii, ToNetworkAcrossChunks) {
+TEST(FtpAscii, ToNetworkAcrossChunks) {
     std::string out;
     bool last_was_cr = false;
     to_network_ascii("a\nb\r", out, last_was_cr);
@@ -86,7 +86,7 @@ TEST(Ascii, ToNetworkAcrossChunks) {
     EXPECT_EQ(out, "a\r\nb\r\nc\r\n");
 }
 
-TEST(Ascii, ToLocalAcrossChunks) {
+TEST(FtpAscii, ToLocalAcrossChunks) {
     std::string out;
     bool pending = false;
     to_local_ascii("a\r\nb\r", out, pending);
@@ -96,7 +96,7 @@ TEST(Ascii, ToLocalAcrossChunks) {
     EXPECT_EQ(out, "a\nb\nc\rd\r");
 }
 
-TEST(Ascii, AllByteValuesSurviveARoundTrip) {
+TEST(FtpAscii, AllByteValuesSurviveARoundTrip) {
     std::string bytes;
     for (int i = 0; i < 256; ++i) {
         if (i != '\r') {  // a CR before LF is the one thing TYPE A cannot keep

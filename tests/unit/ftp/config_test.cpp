@@ -36,7 +36,7 @@ std::vector<std::string> problems(const TempTree& tree, const std::string& yaml)
     return {};
 }
 
-TEST(Config, ValidWithRelativePaths) {
+TEST(FtpConfig, ValidWithRelativePaths) {
     TempTree tree;
     tree.write("pub/a.txt", "a");
     tree.write("homes/alice/x", "x");
@@ -61,7 +61,7 @@ TEST(Config, ValidWithRelativePaths) {
     EXPECT_TRUE(authorizer.authenticate("alice", "secret"));
 }
 
-TEST(Config, EveryProblemReported) {
+TEST(FtpConfig, EveryProblemReported) {
     TempTree tree;
     tree.write("ftp-users", "alice:nothash:nowhere:rw\n");
     const auto found = problems(tree,
@@ -84,14 +84,14 @@ TEST(Config, EveryProblemReported) {
     EXPECT_NE(text.find("unknown key 'bogus'"), std::string::npos) << text;
 }
 
-TEST(Config, SomebodyMustBeAbleToLogIn) {
+TEST(FtpConfig, SomebodyMustBeAbleToLogIn) {
     TempTree tree;
     const auto found = problems(tree, "{}");
     ASSERT_EQ(found.size(), 1u);
     EXPECT_NE(found[0].find("nobody can log in"), std::string::npos);
 }
 
-TEST(Config, MissingHomeIsAnError) {
+TEST(FtpConfig, MissingHomeIsAnError) {
     TempTree tree;
     tree.write("ftp-users", std::string("alice:") + kHash + ":homes/none:rw\n");
     const auto found = problems(tree, "{users_file: ftp-users}");

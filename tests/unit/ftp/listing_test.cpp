@@ -23,47 +23,47 @@ DirEntry entry(std::string name, mode_t mode, off_t size, std::time_t mtime) {
 
 constexpr std::time_t kNow = 1'764'096'433;  // 2025-11-25 18:47:13 UTC
 
-TEST(ListLine, RecentFile) {
+TEST(FtpListLine, RecentFile) {
     EXPECT_EQ(list_line(entry("a.txt", S_IFREG | 0644, 5, kNow - 60), kNow),
               "-rw-r--r--    1 1000     1000                5 Nov 25 18:46 a.txt");
 }
 
-TEST(ListLine, OldDirectoryShowsYear) {
+TEST(FtpListLine, OldDirectoryShowsYear) {
     EXPECT_EQ(list_line(entry("pub", S_IFDIR | 0755, 4096, 1'000'000'000), kNow),
               "drwxr-xr-x    1 1000     1000             4096 Sep  9  2001 pub");
 }
 
-TEST(ListLine, SymlinkShowsTargetAndNamesAreSanitised) {
+TEST(FtpListLine, SymlinkShowsTargetAndNamesAreSanitised) {
     auto e = entry("li\nnk", S_IFLNK | 0777, 4, kNow);
     e.link_target = "/etc";
     EXPECT_EQ(list_line(e, kNow),
               "lrwxrwxrwx    1 1000     1000                4 Nov 25 18:47 li?nk -> /etc");
 }
 
-TEST(ListLine, SpecialBits) {
+TEST(FtpListLine, SpecialBits) {
     EXPECT_EQ(list_line(entry("t", S_IFDIR | 01777, 0, kNow), kNow).substr(0, 10), "drwxrwxrwt");
     EXPECT_EQ(list_line(entry("s", S_IFREG | 04755, 0, kNow), kNow).substr(0, 10), "-rwsr-xr-x");
 }
 
-TEST(MlsxLine, FileFactsForReadWriteUser) {
+TEST(FtpMlsxLine, FileFactsForReadWriteUser) {
     EXPECT_EQ(
         mlsx_line(entry("a.txt", S_IFREG | 0644, 5, kNow), kAllFacts, kPermsReadWrite),
         "type=file;size=5;modify=20251125184713;perm=rwadf;unique=803g1c;UNIX.mode=0644; a.txt");
 }
 
-TEST(MlsxLine, DirectoryFactsForReadOnlyUser) {
+TEST(FtpMlsxLine, DirectoryFactsForReadOnlyUser) {
     EXPECT_EQ(mlsx_line(entry("pub", S_IFDIR | 0755, 4096, kNow), kFactType | kFactPerm | kFactSize,
                         kPermsReadOnly),
               "type=dir;perm=el; pub");
 }
 
-TEST(Facts, SelectAndEcho) {
+TEST(FtpFacts, SelectAndEcho) {
     EXPECT_EQ(parse_fact_list("Type;SIZE;bogus;"), kFactType | kFactSize);
     EXPECT_EQ(fact_list(kFactType | kFactModify), "type;modify;");
     EXPECT_EQ(mlst_feature(kFactType), "MLST type*;size;modify;perm;unique;UNIX.mode;");
 }
 
-TEST(Mdtm, FormatAndParse) {
+TEST(FtpMdtm, FormatAndParse) {
     EXPECT_EQ(format_mdtm(kNow), "20251125184713");
     EXPECT_EQ(parse_mdtm("20251125184713"), kNow);
     EXPECT_EQ(parse_mdtm("20251125184713.123"), kNow);
@@ -73,7 +73,7 @@ TEST(Mdtm, FormatAndParse) {
     EXPECT_FALSE(parse_mdtm("20251125184713."));
 }
 
-TEST(Glob, Basics) {
+TEST(FtpGlob, Basics) {
     EXPECT_TRUE(glob_match("*.txt", "a.txt"));
     EXPECT_FALSE(glob_match("*.txt", "a.txt.gz"));
     EXPECT_TRUE(glob_match("a?c", "abc"));
@@ -86,7 +86,7 @@ TEST(Glob, Basics) {
     EXPECT_FALSE(glob_match("a*b*c", "aXXbYY"));
 }
 
-TEST(Glob, PathologicalPatternStaysCheap) {
+TEST(FtpGlob, PathologicalPatternStaysCheap) {
     // Exponential for a naive recursive matcher; linear-ish here. Not timed: it simply returns.
     const std::string name(4000, 'a');
     const std::string pattern = "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b";

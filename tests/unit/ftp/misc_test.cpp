@@ -8,13 +8,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(RateLimiter, UnlimitedNeverWaits) {
+TEST(FtpRateLimiter, UnlimitedNeverWaits) {
     RateLimiter r(0);
     EXPECT_EQ(r.account(1ULL << 40), 0ms);
     EXPECT_EQ(r.chunk(65536), 65536u);
 }
 
-TEST(RateLimiter, PausesToKeepTheAverage) {
+TEST(FtpRateLimiter, PausesToKeepTheAverage) {
     const auto start = RateLimiter::Clock::time_point{};
     RateLimiter r(1000, start);
     EXPECT_EQ(r.account(500, start), 500ms);
@@ -23,7 +23,7 @@ TEST(RateLimiter, PausesToKeepTheAverage) {
     EXPECT_EQ(r.chunk(65536), 1024u);
 }
 
-TEST(Xferlog, TransferLine) {
+TEST(FtpXferlog, TransferLine) {
     TransferRecord r;
     r.finished = 1'764'096'433;
     r.seconds = 2;
@@ -41,7 +41,7 @@ TEST(Xferlog, TransferLine) {
               "Tue Nov 25 18:47:13 2025 2 127.0.0.1 5 /pub/my_file.txt a _ i a alice ftp 0 * i");
 }
 
-TEST(Xferlog, LoginLine) {
+TEST(FtpXferlog, LoginLine) {
     const auto line = login_line(1'764'096'433, "::1", "bob", false);
     EXPECT_EQ(line.rfind("Tue Nov 25 18:47:13 2025 [pid ", 0), 0u);
     EXPECT_NE(line.find("] FAIL LOGIN: Client \"::1\", \"bob\""), std::string::npos);

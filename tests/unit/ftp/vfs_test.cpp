@@ -15,7 +15,7 @@ namespace {
 using testing::TempTree;
 namespace fs = std::filesystem;
 
-TEST(ResolveVirtual, RelativeAndAbsolute) {
+TEST(FtpResolveVirtual, RelativeAndAbsolute) {
     EXPECT_EQ(resolve_virtual("/", "a"), "/a");
     EXPECT_EQ(resolve_virtual("/pub", "a/b"), "/pub/a/b");
     EXPECT_EQ(resolve_virtual("/pub", "/etc/passwd"), "/etc/passwd");
@@ -23,20 +23,20 @@ TEST(ResolveVirtual, RelativeAndAbsolute) {
     EXPECT_EQ(resolve_virtual("/pub", "."), "/pub");
 }
 
-TEST(ResolveVirtual, DotDotStopsAtRoot) {
+TEST(FtpResolveVirtual, DotDotStopsAtRoot) {
     EXPECT_EQ(resolve_virtual("/", ".."), "/");
     EXPECT_EQ(resolve_virtual("/a/b", "../../../../etc"), "/etc");
     EXPECT_EQ(resolve_virtual("/a", "b/../c"), "/a/c");
     EXPECT_EQ(resolve_virtual("/a", "//b///c/"), "/b/c");
 }
 
-TEST(SplitVirtual, ParentAndName) {
+TEST(FtpSplitVirtual, ParentAndName) {
     EXPECT_EQ(split_virtual("/a/b"), std::make_pair(std::string("/a"), std::string("b")));
     EXPECT_EQ(split_virtual("/a"), std::make_pair(std::string("/"), std::string("a")));
     EXPECT_EQ(split_virtual("/"), std::make_pair(std::string("/"), std::string("")));
 }
 
-class VfsTest : public ::testing::Test {
+class FtpVfsTest : public ::testing::Test {
 protected:
     void SetUp() override {
         outside_.write("secret.txt", "outside");
@@ -67,12 +67,12 @@ protected:
     Vfs vfs_;
 };
 
-TEST_F(VfsTest, ReadsInsideTheJail) {
+TEST_F(FtpVfsTest, ReadsInsideTheJail) {
     EXPECT_EQ(read("/pub/a.txt"), "hello");
     EXPECT_EQ(read("/inside_link"), "hello");
 }
 
-TEST_F(VfsTest, DotDotAndAbsolutePathsStayInside) {
+TEST_F(FtpVfsTest, DotDotAndAbsolutePathsStayInside) {
     int err = 0;
     // Even a raw path handed to open (not normalised first) cannot climb out.
     const auto escape = "../../../../../../.." + outside_.path().string() + "/secret.txt";
@@ -82,7 +82,7 @@ TEST_F(VfsTest, DotDotAndAbsolutePathsStayInside) {
     EXPECT_EQ(err, ENOENT);
 }
 
-TEST_F(VfsTest, SymlinksThatLeaveTheHomeStayInside) {
+TEST_F(FtpVfsTest, SymlinksThatLeaveTheHomeStayInside) {
     int err = 0;
     // An absolute link to a file outside is resolved inside the home, where it does not exist.
     EXPECT_EQ(read("/abs_link", &err), "");
@@ -97,7 +97,7 @@ TEST_F(VfsTest, SymlinksThatLeaveTheHomeStayInside) {
     EXPECT_EQ(st.st_ino, home.st_ino);
 }
 
-TEST_F(VfsTest, ListingNeverFollowsLinksOut) {
+TEST_F(FtpVfsTest, ListingNeverFollowsLinksOut) {
     DirReader reader;
     ASSERT_EQ(vfs_.open_directory("/root_link/..", reader), 0);
     std::vector<DirEntry> entries;
@@ -114,7 +114,7 @@ TEST_F(VfsTest, ListingNeverFollowsLinksOut) {
     EXPECT_TRUE(S_ISLNK(link->st.st_mode));
 }
 
-TEST_F(VfsTest, WritesThroughLinksStayInside) {
+TEST_F(FtpVfsTest, WritesThroughLinksStayInside) {
     UniqueFd fd;
     // O_CREAT through an absolute link to an outside file resolves inside the home, where the
     // link's directories do not exist: refused, and the outside file is untouched.
@@ -125,7 +125,7 @@ TEST_F(VfsTest, WritesThroughLinksStayInside) {
     EXPECT_TRUE(fs::exists(tree_.path() / "home/new.txt"));
 }
 
-TEST_F(VfsTest, DirectoryOperations) {
+TEST_F(FtpVfsTest, DirectoryOperations) {
     EXPECT_EQ(vfs_.make_directory("/new", 0755), 0);
     EXPECT_EQ(vfs_.make_directory("/new", 0755), EEXIST);
     EXPECT_EQ(vfs_.rename("/new", "/pub/moved"), 0);
@@ -137,12 +137,12 @@ TEST_F(VfsTest, DirectoryOperations) {
     EXPECT_FALSE(fs::exists(tree_.path() / "home/pub/a.txt"));
 }
 
-TEST_F(VfsTest, RemovingALinkRemovesTheLinkOnly) {
+TEST_F(FtpVfsTest, RemovingALinkRemovesTheLinkOnly) {
     EXPECT_EQ(vfs_.remove_file("/abs_link"), 0);
     EXPECT_EQ(outside_.read("secret.txt"), "outside");
 }
 
-TEST_F(VfsTest, ModeAndTimeChangesThroughLinksStayInside) {
+TEST_F(FtpVfsTest, ModeAndTimeChangesThroughLinksStayInside) {
     const auto secret = outside_.path() / "secret.txt";
     fs::permissions(secret, fs::perms::owner_read | fs::perms::owner_write);
     fs::create_symlink(secret, tree_.path() / "home/pub/chmod_link");
@@ -158,7 +158,7 @@ TEST_F(VfsTest, ModeAndTimeChangesThroughLinksStayInside) {
     EXPECT_EQ(st.st_mtime, 1'000'000'000);
 }
 
-TEST_F(VfsTest, TemporaryFileSitsNextToTheTarget) {
+TEST_F(FtpVfsTest, TemporaryFileSitsNextToTheTarget) {
     UniqueFd fd;
     std::string name;
     ASSERT_EQ(vfs_.create_temporary("/pub/up.bin", fd, name), 0);
