@@ -98,7 +98,7 @@ class FtpTree:
         with open(path, "wb") as f:
             f.write(data)
 
-    def services(self, **extra):
+    def services(self, limits=None, **extra):
         options = {
             "root": self.anon,
             "anonymous": "read-only",
@@ -112,8 +112,10 @@ class FtpTree:
         }
         options.update(extra)
         lines = "\n".join("    %s: \"%s\"" % (k, v) for k, v in options.items())
-        return ("ftp:\n  module: ftp\n  listen: [\"127.0.0.1:%d\"]\n  options:\n%s\n"
-                % (self.port, lines))
+        head = "ftp:\n  module: ftp\n  listen: [\"127.0.0.1:%d\"]\n" % self.port
+        if limits:
+            head += "  limits: { %s }\n" % limits
+        return head + "  options:\n%s\n" % lines
 
     def cleanup(self):
         self.tmp.cleanup()
@@ -121,11 +123,12 @@ class FtpTree:
 
 class FtpTestCase(unittest.TestCase):
     extra_options = {}
+    limits = None
 
     @classmethod
     def setUpClass(cls):
         cls.tree = FtpTree()
-        cls.portd = PortdProcess(services=cls.tree.services(**cls.extra_options))
+        cls.portd = PortdProcess(services=cls.tree.services(cls.limits, **cls.extra_options))
         try:
             cls.portd.start()
         except Exception:
@@ -729,6 +732,36 @@ class LimitsTest(FtpTestCase):
                     break
                 data += chunk
         self.assertIn(b"421 Timeout.", data)
+
+
+class SessionLimitTest(FtpTestCase):
+    extra_options = {"max_sessions": "2"}
+
+    def test_max_sessions_answers_421(self):
+        held = [self.client() for _ in range(2)]
+        with socket.create_connection(("127.0.0.1", self.tree.port), timeout=5) as s:
+            self.assertTrue(s.recv(1000).startswith(b"421 Too many users"))
+        self.assertEqual(held[0].sendcmd("NOOP"), "200 NOOP ok.")
+
+
+class StatDuringTransferTest(FtpTestCase):
+    extra_options = {"download_rate": "2M"}
+
+    def test_stat_answers_while_data_moves(self):
+        ftp = self.client("alice")
+        conn = ftp.transfercmd("RETR random.bin")  # 5 MiB at 2 MiB/s: a few seconds
+        with conn:
+            conn.recv(65536)
+            status = ftp.sendcmd("STAT")
+            self.assertTrue(status.startswith("211"), status)
+            self.assertIn("Transfer in progress", status)
+            got = 65536
+            while True:
+                chunk = conn.recv(1 << 20)
+                if not chunk:
+                    break
+                got += len(chunk)
+        ftp.voidresp()
 
 
 class DataTimeoutAndRateTest(FtpTestCase):
