@@ -88,8 +88,8 @@ AccessLog::AccessLog(const std::string& destination, std::shared_ptr<EventLog> e
     mode_ = Mode::file;
 }
 
-void AccessLog::reopen_if_rotated(std::time_t now) {
-    // Called with mutex_ held, at most once a second.
+void AccessLog::reopen_if_rotated() {
+    // Called with mutex_ held exclusively, at most once a second.
     struct stat by_name {};
     struct stat by_fd {};
     const bool moved = ::stat(path_.c_str(), &by_name) != 0 || ::fstat(fd_.get(), &by_fd) != 0 ||
@@ -100,7 +100,6 @@ void AccessLog::reopen_if_rotated(std::time_t now) {
             fd_ = std::move(fresh);  // if it cannot be opened, keep writing to the old file
         }
     }
-    checked_.store(now, std::memory_order_relaxed);
 }
 
 void AccessLog::write(const AccessRecord& record, const tcp::endpoint& peer,
@@ -115,10 +114,12 @@ void AccessLog::write(const AccessRecord& record, const tcp::endpoint& peer,
             return;
         }
         line += '\n';
-        std::lock_guard lock(mutex_);
-        if (record.time != checked_.load(std::memory_order_relaxed)) {
-            reopen_if_rotated(record.time);
+        auto last = checked_.load(std::memory_order_relaxed);
+        if (record.time != last && checked_.compare_exchange_strong(last, record.time)) {
+            std::unique_lock lock(mutex_);
+            reopen_if_rotated();
         }
+        std::shared_lock lock(mutex_);
         // One write per line: with O_APPEND the kernel keeps lines whole.
         const auto n = ::write(fd_.get(), line.data(), line.size());
         (void)n;  // a full disk must not take the server down

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <ctime>
 #include <memory>
-#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 
@@ -48,11 +48,12 @@ public:
 private:
     enum class Mode { off, journal, file };
 
-    void reopen_if_rotated(std::time_t now);
+    void reopen_if_rotated();
 
     Mode mode_ = Mode::off;
     std::string path_;
-    std::mutex mutex_;  // guards fd_ against a reopen while another shard writes
+    // Writers share it (O_APPEND keeps their lines whole); a reopen takes it alone.
+    std::shared_mutex mutex_;
     UniqueFd fd_;
     std::atomic<std::time_t> checked_{0};
     std::shared_ptr<EventLog> events_;

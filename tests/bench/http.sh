@@ -191,6 +191,7 @@ for s in socks:
 EOF
 }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A RESULT
 CASES=("1k-c1:/1k.bin:1" "1k-c50:/1k.bin:50" "1k-c500:/1k.bin:500" "10m-c50:/10m.bin:50"
        "close-c50:/1k.bin:50:close")
@@ -258,6 +259,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
          "with worker_processes $CORES, sendfile on; portd threads $CORES."
     echo
     echo "Each figure is the mean of two ${DURATION} runs, taken in the order portd, nginx, nginx, portd."
+    echo "Load average before: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg) (with other work" \
+         "on the machine, figures drift by tens of percent between runs)."
     echo
     echo "| run | log | portd req/s | nginx req/s | req/s ratio | portd p99 ms | nginx p99 ms | p99 ratio |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|"
