@@ -1,11 +1,17 @@
 // Fuzz target for the HTTP request parser and chunked decoder: the whole input at once and
-// split at a point taken from the input must give the same result, and nothing may crash.
+// split at a point taken from the input must give the same result, and nothing may crash. The
+// parsed target and Range field then go through path cleaning and range parsing, whose
+// invariants are checked too.
+#include "http/byte_range.hpp"
 #include "http/request_parser.hpp"
+#include "http/target.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
+#include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace portd::http;
@@ -33,9 +39,35 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (ra.state == ParseState::good && (ra.consumed != consumed || a.target != b.target))) {
         std::abort();
     }
-    if (ra.state == ParseState::good && a.body == BodyKind::chunked) {
+    if (ra.state != ParseState::good) {
+        return 0;
+    }
+    if (a.body == BodyKind::chunked) {
         ChunkedDecoder decoder(limits.max_body);
         decoder.feed(input.substr(ra.consumed));
+    }
+    Target target;
+    if (parse_target(a.target, target) == 0) {
+        // A clean path never climbs: no ".." or "." segment, no empty segment, no NUL.
+        const auto& p = target.path;
+        if (p.empty() || p.front() != '/' || p.find("/../") != std::string::npos ||
+            p.find("/./") != std::string::npos || p.find("//") != std::string::npos ||
+            p.ends_with("/..") || p.ends_with("/.") || p.find('\0') != std::string::npos) {
+            std::abort();
+        }
+    }
+    if (auto range = a.header("range")) {
+        constexpr std::uint64_t kSize = 1000;
+        std::vector<ByteRange> ranges;
+        if (parse_range(*range, kSize, 8, ranges) == RangeOutcome::satisfiable) {
+            for (std::size_t i = 0; i < ranges.size(); ++i) {
+                // In bounds, ordered, and coalesced: no overlap, no adjacency.
+                if (ranges[i].first > ranges[i].last || ranges[i].last >= kSize ||
+                    (i > 0 && ranges[i].first <= ranges[i - 1].last + 1)) {
+                    std::abort();
+                }
+            }
+        }
     }
     return 0;
 }
