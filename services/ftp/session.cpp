@@ -116,6 +116,7 @@ net::awaitable<void> Session::write_out() {
     while (!outbox_.empty() && !closed_) {
         out.clear();
         out.swap(outbox_);
+        write_deadline_ = Clock::now() + service_->config().idle_timeout;
         error_code ec;
         co_await net::async_write(socket_, net::buffer(out),
                                   net::redirect_error(net::use_awaitable, ec));
@@ -218,6 +219,13 @@ net::awaitable<void> Session::handle(Line line) {
 net::awaitable<void> Session::watchdog(std::shared_ptr<Session> self) {
     while (!closed_) {
         const auto now = Clock::now();
+        if (writing_ && now >= write_deadline_) {
+            // The client stopped reading replies; nothing more can be said to it.
+            service_->log().info("ftp session {}: replies not read for the idle timeout, closing",
+                                 peer_.address().to_string());
+            close();
+            break;
+        }
         if (transfer_active_) {
             if (now >= data_deadline_) {
                 service_->log().info("ftp session {}: data connection timed out",
@@ -227,10 +235,13 @@ net::awaitable<void> Session::watchdog(std::shared_ptr<Session> self) {
             }
             watchdog_timer_.expires_after(kTransferTick);
         } else if (!busy_ && now >= idle_deadline_) {
-            co_await close_after_reply(421, "Timeout.");
-            break;
+            // Said from its own coroutine: if the client does not read even this, the watchdog
+            // is still here to close at the write deadline.
+            idle_deadline_ = Clock::time_point::max();
+            net::co_spawn(executor(), goodbye(self, 421, "Timeout."), net::detached);
+            watchdog_timer_.expires_after(kTransferTick);
         } else {
-            watchdog_timer_.expires_at(busy_ ? now + kTransferTick : idle_deadline_);
+            watchdog_timer_.expires_at(busy_ || writing_ ? now + kTransferTick : idle_deadline_);
         }
         error_code ignored;
         co_await watchdog_timer_.async_wait(net::redirect_error(net::use_awaitable, ignored));

@@ -130,7 +130,8 @@ private:
     net::steady_timer sleep_timer_;
     std::chrono::steady_clock::time_point idle_deadline_;
     std::chrono::steady_clock::time_point data_deadline_;
-    bool busy_ = false;  // a command is being handled
+    std::chrono::steady_clock::time_point write_deadline_;  // a reply the client does not read
+    bool busy_ = false;                                     // a command is being handled
     bool transfer_active_ = false;
     bool draining_ = false;
     bool closed_ = false;

@@ -734,6 +734,36 @@ class LimitsTest(FtpTestCase):
         self.assertIn(b"421 Timeout.", data)
 
 
+class UnreadRepliesTest(FtpTestCase):
+    extra_options = {"idle_timeout": "2s"}
+
+    def test_a_client_that_never_reads_is_closed(self):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", self.tree.port))
+        with s:
+            s.settimeout(3)
+            try:
+                s.sendall(b"HELP\r\n" * 50000)  # about 30 MB of replies, never read
+            except socket.timeout:
+                pass  # the server stopped reading commands: its replies are stuck
+            time.sleep(7)  # idle timeout + write deadline + a tick
+            s.settimeout(10)
+            received = b""
+            try:
+                while True:
+                    chunk = s.recv(1 << 20)
+                    if not chunk:
+                        break
+                    received += chunk
+            except ConnectionResetError:
+                pass
+        self.assertLess(received.count(b"214 Help OK."), 50000)
+        ftp = self.client("alice")  # and the server serves others
+        self.assertEqual(ftp.sendcmd("NOOP"), "200 NOOP ok.")
+
+
 class SessionLimitTest(FtpTestCase):
     extra_options = {"max_sessions": "2"}
 
