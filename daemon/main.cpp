@@ -1,8 +1,9 @@
 // portd: argv → --check | serve. Nothing else lives here.
 #include "cli/check_command.hpp"
 #include "cli/options.hpp"
-#include "supervisor/foreground.hpp"
+#include "supervisor/run.hpp"
 #include "sys/logging.hpp"
+#include "sys/proctitle.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -10,6 +11,7 @@
 #include <iostream>
 
 int main(int argc, char** argv) {
+    portd::sys::proctitle_init(argc, argv);
     try {
         const auto parsed = portd::cli::parse(std::vector<std::string>(argv + 1, argv + argc));
         if (parsed.error) {
@@ -31,7 +33,7 @@ int main(int argc, char** argv) {
         // A client that vanishes mid-sendfile must cost an EPIPE, not the daemon.
         std::signal(SIGPIPE, SIG_IGN);
         portd::sys::init_logging(spdlog::level::info);
-        return portd::supervisor::serve(options);
+        return portd::supervisor::run(options);
     } catch (const std::exception& e) {
         std::cerr << "portd: " << e.what() << '\n';
         return 1;

@@ -30,8 +30,8 @@ int run_check(const Options& options, std::ostream& out, std::ostream& err) {
         err << "error: " << manifest::to_string(error) << '\n';
     }
     if (!errors.empty()) {
-        err << options.config << ": " << errors.size() << (errors.size() == 1 ? " error" : " errors")
-            << ", nothing was changed\n";
+        err << options.config << ": " << errors.size()
+            << (errors.size() == 1 ? " error" : " errors") << ", nothing was changed\n";
         return 1;
     }
     out << manifest::format_port_table(manifest::port_table(loaded.manifest));

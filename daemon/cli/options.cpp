@@ -7,7 +7,8 @@ std::string usage() {
            "\n"
            "Hosts network services on the ports a YAML manifest assigns them.\n"
            "\n"
-           "  -c, --config FILE  the manifest (default " PORTD_DEFAULT_MANIFEST ")\n"
+           "  -c, --config FILE  the manifest (default " PORTD_DEFAULT_MANIFEST
+           ")\n"
            "  -t, --check        validate the manifest and every module's options, print the\n"
            "                     port table, bind nothing; exit 0 if valid, 1 if not\n"
            "  -f, --foreground   run attached to the terminal and log to stderr\n"

@@ -89,9 +89,9 @@ struct ServiceSpec {
     unsigned threads = 1;
     int backlog = 511;
     Limits limits;
-    std::vector<Cidr> allow;  // empty: everyone
-    std::vector<Cidr> deny;   // wins over allow
-    YAML::Node options;       // the module's own block, validated by the module
+    std::vector<Cidr> allow;         // empty: everyone
+    std::vector<Cidr> deny;          // wins over allow
+    YAML::Node options;              // the module's own block, validated by the module
     std::filesystem::path base_dir;  // directory of the file that defines the service
     SourceLocation where;            // where the service's name is written
 };
@@ -99,7 +99,7 @@ struct ServiceSpec {
 struct Settings {
     std::filesystem::path modules_dir;
     std::filesystem::path control_socket;
-    std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+    std::string log_level = "info";   // trace, debug, info, warn, error, critical, off
     std::string log_target = "auto";  // auto, stderr, journal
     std::chrono::milliseconds shutdown_timeout{30'000};
 };

@@ -15,7 +15,7 @@
 #include <cstring>
 #include <stdexcept>
 
-namespace portd::ipnet {
+namespace portd::network {
 
 namespace {
 
@@ -199,4 +199,4 @@ OpenResult open_listeners(const manifest::Manifest& manifest, InheritedSockets i
     return result;
 }
 
-}  // namespace portd::ipnet
+}  // namespace portd::network

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace portd::ipnet {
+namespace portd::network {
 
 /// A listening socket and the manifest entry it serves.
 struct Listener {
@@ -43,4 +43,4 @@ int bind_listener(const manifest::ListenSpec& spec, int backlog);
 /// Why binding `endpoint` failed with `error`, in words an operator can act on.
 std::string explain_bind_error(const manifest::ListenSpec& spec, int error);
 
-}  // namespace portd::ipnet
+}  // namespace portd::network

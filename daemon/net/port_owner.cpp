@@ -5,7 +5,7 @@
 #include <set>
 #include <sstream>
 
-namespace portd::ipnet {
+namespace portd::network {
 
 namespace {
 
@@ -70,4 +70,4 @@ std::string find_port_owner(const tcp::endpoint& endpoint) {
     return {};
 }
 
-}  // namespace portd::ipnet
+}  // namespace portd::network

@@ -5,10 +5,10 @@
 
 #include <string>
 
-namespace portd::ipnet {
+namespace portd::network {
 
 /// "pid 1234 (nginx)" for the process holding a listening socket on `endpoint`'s port, or ""
 /// if it cannot be told (another user's process is invisible without root).
 std::string find_port_owner(const tcp::endpoint& endpoint);
 
-}  // namespace portd::ipnet
+}  // namespace portd::network

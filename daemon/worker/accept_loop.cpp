@@ -26,7 +26,9 @@ AcceptLoop::AcceptLoop(net::any_io_executor control, int fd, ShardPool& shards, 
       handler_(std::move(handler)),
       log_(std::move(log)) {}
 
-void AcceptLoop::start() { accept_next(); }
+void AcceptLoop::start() {
+    accept_next();
+}
 
 void AcceptLoop::stop() {
     stopped_ = true;
@@ -53,30 +55,29 @@ void AcceptLoop::accept_next() {
         return;
     }
     // The new socket is created on its shard, so the module's handlers for it run there.
-    acceptor_.async_accept(
-        shards_.next(), [self = shared_from_this()](boost::system::error_code ec,
-                                                    tcp::socket socket) {
-            if (self->stopped_ || ec == net::error::operation_aborted) {
-                return;
-            }
-            if (!ec) {
-                self->handler_(std::move(socket));
-                self->accept_next();
-                return;
-            }
-            // Out of descriptors or memory: accepting again at once would spin. Pause; the
-            // kernel keeps queueing connections in the backlog meanwhile.
-            if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
-                ec == net::error::no_memory || ec.value() == ENFILE) {
-                self->log_->warn("accept on {} failed: {}; pausing accepts for 100 ms",
-                                 self->local_address(), ec.message());
-                self->back_off();
-                return;
-            }
-            // ECONNABORTED and friends concern one connection only.
-            self->log_->debug("accept on {}: {}", self->local_address(), ec.message());
+    acceptor_.async_accept(shards_.next(), [self = shared_from_this()](boost::system::error_code ec,
+                                                                       tcp::socket socket) {
+        if (self->stopped_ || ec == net::error::operation_aborted) {
+            return;
+        }
+        if (!ec) {
+            self->handler_(std::move(socket));
             self->accept_next();
-        });
+            return;
+        }
+        // Out of descriptors or memory: accepting again at once would spin. Pause; the
+        // kernel keeps queueing connections in the backlog meanwhile.
+        if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+            ec == net::error::no_memory || ec.value() == ENFILE) {
+            self->log_->warn("accept on {} failed: {}; pausing accepts for 100 ms",
+                             self->local_address(), ec.message());
+            self->back_off();
+            return;
+        }
+        // ECONNABORTED and friends concern one connection only.
+        self->log_->debug("accept on {}: {}", self->local_address(), ec.message());
+        self->accept_next();
+    });
 }
 
 void AcceptLoop::back_off() {

@@ -63,8 +63,7 @@ std::vector<manifest::Diagnostic> check_service_module(const manifest::ServiceSp
         return to_diagnostics(service, e.problems());
     } catch (const std::exception& e) {
         return {{service.where, module_key,
-                 "module '" + service.module + "' failed while checking its options: " +
-                     e.what()}};
+                 "module '" + service.module + "' failed while checking its options: " + e.what()}};
     }
 }
 

@@ -10,7 +10,9 @@ namespace {
 
 using EntryPoint = const ModuleInfo* (*)() noexcept;
 
-std::string quoted(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
+std::string quoted(const std::filesystem::path& path) {
+    return "'" + path.string() + "'";
+}
 
 }  // namespace
 

@@ -7,18 +7,19 @@ namespace portd::worker {
 
 ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& module,
                          std::vector<int> listen_fds, net::any_io_executor control,
-                         std::shared_ptr<spdlog::logger> log)
+                         std::shared_ptr<spdlog::logger> log,
+                         std::shared_ptr<ServiceCounters> counters)
     : spec_(spec),
       control_(std::move(control)),
       log_(std::move(log)),
-      counters_(std::make_shared<ServiceCounters>()),
+      counters_(std::move(counters)),
       shards_(spec.threads) {
     ServiceContext context;
     context.name = spec_.name;
     context.options = spec_.options;
     context.base_dir = spec_.base_dir;
     context.log = log_;
-    context.events = std::make_shared<LoggerEventLog>(log_);
+    context.events = make_event_log(log_, spec_.name, spec_.module);
     context.executor = control_;
     context.threads = spec_.threads;
     context.check_only = false;
@@ -28,7 +29,8 @@ ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& mo
     }
     for (int fd : listen_fds) {
         accept_loops_.push_back(std::make_shared<AcceptLoop>(
-            control_, fd, shards_, [this](tcp::socket socket) {
+            control_, fd, shards_,
+            [this](tcp::socket socket) {
                 boost::system::error_code ec;
                 auto peer = socket.remote_endpoint(ec);
                 auto local = socket.local_endpoint(ec);
@@ -41,21 +43,23 @@ ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& mo
                 auto token = std::shared_ptr<void>(nullptr, [counters = counters_](void*) {
                     counters->open.fetch_sub(1, std::memory_order_relaxed);
                 });
-                on_accept(Connection{std::move(socket), peer, local,
-                                     ConnectionLease(std::move(token))});
+                on_accept(
+                    Connection{std::move(socket), peer, local, ConnectionLease(std::move(token))});
             },
             log_));
     }
 }
 
-ServiceHost::~ServiceHost() { shutdown(); }
+ServiceHost::~ServiceHost() {
+    shutdown();
+}
 
 void ServiceHost::start() {
     shards_.start();
     for (auto& loop : accept_loops_) {
         loop->start();
-        log_->info("listening on {} (module {}, {} thread{})", loop->local_address(),
-                   spec_.module, spec_.threads, spec_.threads == 1 ? "" : "s");
+        log_->info("listening on {} (module {}, {} thread{})", loop->local_address(), spec_.module,
+                   spec_.threads, spec_.threads == 1 ? "" : "s");
     }
 }
 

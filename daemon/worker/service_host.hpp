@@ -8,6 +8,7 @@
 #include <portd/module.hpp>
 
 #include "manifest/manifest.hpp"
+#include "worker/service_counters.hpp"
 #include "worker/shard_pool.hpp"
 
 #include <atomic>
@@ -21,20 +22,14 @@ namespace portd::worker {
 
 class AcceptLoop;
 
-/// Counters a status report reads; updated from any thread.
-struct ServiceCounters {
-    std::atomic<std::uint64_t> accepted{0};
-    std::atomic<std::uint64_t> open{0};
-    std::atomic<std::uint64_t> refused{0};
-};
-
 class ServiceHost {
 public:
     /// `listen_fds` are bound, listening sockets, owned by the host from now on.
     /// Creates the module's Service (which validates its options: may throw ConfigError).
     ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& module,
                 std::vector<int> listen_fds, net::any_io_executor control,
-                std::shared_ptr<spdlog::logger> log);
+                std::shared_ptr<spdlog::logger> log,
+                std::shared_ptr<ServiceCounters> counters = std::make_shared<ServiceCounters>());
     ~ServiceHost();
     ServiceHost(const ServiceHost&) = delete;
     ServiceHost& operator=(const ServiceHost&) = delete;

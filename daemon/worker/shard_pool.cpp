@@ -13,7 +13,9 @@ ShardPool::ShardPool(unsigned shards) {
     }
 }
 
-ShardPool::~ShardPool() { stop(); }
+ShardPool::~ShardPool() {
+    stop();
+}
 
 void ShardPool::start() {
     for (auto& context : contexts_) {

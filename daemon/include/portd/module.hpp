@@ -78,9 +78,9 @@ private:
 
 /// An accepted TCP connection, handed over to the module.
 struct Connection {
-    tcp::socket socket;    // connected; its executor is the shard this connection lives on
-    tcp::endpoint peer;    // the client
-    tcp::endpoint local;   // the address and port the client connected to
+    tcp::socket socket;     // connected; its executor is the shard this connection lives on
+    tcp::endpoint peer;     // the client
+    tcp::endpoint local;    // the address and port the client connected to
     ConnectionLease lease;  // keep until the connection is closed
 };
 
@@ -97,14 +97,14 @@ public:
 
 /// What a service is created with.
 struct ServiceContext {
-    std::string name;                       // key under `services:`, e.g. "web"
-    YAML::Node options;                     // the `options:` block; Null when absent
-    std::filesystem::path base_dir;         // relative paths in options are relative to this
-                                            // (the directory of the manifest file)
-    std::shared_ptr<spdlog::logger> log;    // plain log lines, already tagged with the service
-    std::shared_ptr<EventLog> events;       // structured per-connection events
-    net::any_io_executor executor;          // service-wide work; drain() and stop() arrive here
-    unsigned threads = 1;                   // how many threads run connections
+    std::string name;                     // key under `services:`, e.g. "web"
+    YAML::Node options;                   // the `options:` block; Null when absent
+    std::filesystem::path base_dir;       // relative paths in options are relative to this
+                                          // (the directory of the manifest file)
+    std::shared_ptr<spdlog::logger> log;  // plain log lines, already tagged with the service
+    std::shared_ptr<EventLog> events;     // structured per-connection events
+    net::any_io_executor executor;        // service-wide work; drain() and stop() arrive here
+    unsigned threads = 1;                 // how many threads run connections
     bool check_only = false;  // `portd --check`: validate options, open nothing, start nothing
 };
 

@@ -226,8 +226,7 @@ public:
         std::vector<std::string> out;
         for (std::size_t i = 0; i < n.size(); ++i) {
             if (!n[i].IsScalar()) {
-                problem(n[i], key_path(key) + "[" + std::to_string(i) + "]",
-                        "must be a string");
+                problem(n[i], key_path(key) + "[" + std::to_string(i) + "]", "must be a string");
                 continue;
             }
             out.push_back(n[i].Scalar());

@@ -71,9 +71,8 @@ inline std::chrono::milliseconds parse_duration(std::string_view text) {
     } else if (unit == "d") {
         factor = 86'400'000;
     } else if (unit.empty()) {
-        throw std::invalid_argument("'" + std::string(text) +
-                                    "' has no unit: write e.g. " + std::string(text) +
-                                    "s (units: ms, s, m, h, d)");
+        throw std::invalid_argument("'" + std::string(text) + "' has no unit: write e.g. " +
+                                    std::string(text) + "s (units: ms, s, m, h, d)");
     } else {
         throw std::invalid_argument("'" + std::string(text) + "' has an unknown unit '" +
                                     std::string(unit) + "': use ms, s, m, h or d, e.g. 30s");

@@ -64,15 +64,16 @@ TEST(ModuleLoader, WrongSignatureIsRefused) {
 }
 
 TEST(ModuleLoader, NameMustMatchTheManifest) {
-    EXPECT_THAT([] {
-        try {
-            load_module(module_path(kDir, "good"), "web");
-        } catch (const ModuleLoadError& e) {
-            return std::string(e.what());
-        }
-        return std::string();
-    }(),
-                HasSubstr("calls itself 'good'"));
+    EXPECT_THAT(
+        [] {
+            try {
+                load_module(module_path(kDir, "good"), "web");
+            } catch (const ModuleLoadError& e) {
+                return std::string(e.what());
+            }
+            return std::string();
+        }(),
+        HasSubstr("calls itself 'good'"));
 }
 
 manifest::ServiceSpec spec_for(const std::string& module, const std::string& options_yaml) {
@@ -85,8 +86,7 @@ manifest::ServiceSpec spec_for(const std::string& module, const std::string& opt
 }
 
 TEST(ModuleCheck, ConfigErrorsBecomeDiagnosticsWithPositionAndKeyPath) {
-    auto diagnostics =
-        check_service_module(spec_for("create_throws", "{greting: hi}"), kDir);
+    auto diagnostics = check_service_module(spec_for("create_throws", "{greting: hi}"), kDir);
     ASSERT_EQ(diagnostics.size(), 2u);
     EXPECT_EQ(diagnostics[0].key, "services.svc.options.greeting");
     EXPECT_THAT(diagnostics[0].message, HasSubstr("is required"));
@@ -138,8 +138,8 @@ protected:
         port_ = port;
         auto spec = spec_for(module, "{}");
         spec.threads = 2;
-        auto log = std::make_shared<spdlog::logger>("test",
-                                                    std::make_shared<spdlog::sinks::null_sink_mt>());
+        auto log = std::make_shared<spdlog::logger>(
+            "test", std::make_shared<spdlog::sinks::null_sink_mt>());
         host_ = std::make_unique<ServiceHost>(spec, load_module(module_path(kDir, module), module),
                                               std::vector<int>{fd}, control_.get_executor(), log);
         host_->start();

@@ -1,0 +1,95 @@
+// The supervisor: owns every listening socket, forks one worker process per service, respawns
+// workers that die, reloads the manifest without dropping a connection, and stops gracefully.
+// It never loads module code and never serves traffic (nginx's master, postfix's master).
+#pragma once
+
+#include <portd/net.hpp>
+
+#include "cli/options.hpp"
+#include "manifest/manifest.hpp"
+#include "worker/service_counters.hpp"
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace portd::supervisor {
+
+class Supervisor {
+public:
+    Supervisor(net::io_context& io, cli::Options options);
+    ~Supervisor();
+    Supervisor(const Supervisor&) = delete;
+    Supervisor& operator=(const Supervisor&) = delete;
+
+    /// Loads, validates, opens every listener and starts the workers. Returns false (having
+    /// logged why) if portd cannot start.
+    bool start();
+
+    /// Re-reads the manifest and applies it; on any error the running set stays as it is.
+    /// Returns the errors (empty on success).
+    std::vector<std::string> reload();
+
+    /// Drains every worker (up to shutdown_timeout), then kills what is left; `done` runs once
+    /// every worker has exited.
+    void stop(std::function<void()> done);
+
+    /// A child exited (SIGCHLD): reap it and respawn it if it should not have.
+    void reap_children();
+
+    /// `portctl status` and `portctl ports`.
+    std::string status_text() const;
+    std::string ports_text() const;
+    /// One line for systemd's STATUS=.
+    std::string summary() const;
+
+    /// Called once every worker of the first start is serving; and after each reload.
+    std::function<void()> on_ready;
+
+private:
+    struct Worker {
+        pid_t pid = -1;
+        std::shared_ptr<worker::ServiceCounters> counters;
+        std::unique_ptr<net::posix::stream_descriptor> ready_pipe;
+        bool ready = false;
+        bool retiring = false;  // asked to drain: its exit is expected
+        std::chrono::steady_clock::time_point started;
+    };
+    struct Service {
+        manifest::ServiceSpec spec;
+        std::shared_ptr<Worker> current;
+        std::vector<std::shared_ptr<Worker>> retiring;
+        std::shared_ptr<Worker> replaced;  // the old worker waiting for `current` to be ready
+        unsigned restarts = 0;
+        std::chrono::milliseconds backoff{1000};
+        std::unique_ptr<net::steady_timer> respawn_timer;
+        std::uint64_t accepted_by_exited = 0;
+        std::chrono::system_clock::time_point since;
+    };
+
+    std::vector<std::string> validate(const manifest::Manifest& m);
+    void spawn(Service& service);
+    void worker_ready(const std::string& name, const std::shared_ptr<Worker>& worker);
+    void worker_exited(pid_t pid, int status);
+    void retire(Service& service, const std::shared_ptr<Worker>& worker);
+    void check_all_ready();
+    void close_unused_listeners();
+    void maybe_finish_stop();
+
+    net::io_context& io_;
+    cli::Options options_;
+    manifest::Manifest manifest_;
+    std::map<std::string, int> listeners_;  // listener_key → fd, held across worker restarts
+    std::map<std::string, Service> services_;
+    bool started_ = false;
+    bool initial_ready_ = false;
+    bool stopping_ = false;
+    std::function<void()> stopped_;
+    std::unique_ptr<net::steady_timer> kill_timer_;
+};
+
+}  // namespace portd::supervisor
