@@ -5,6 +5,7 @@
 #include "net/listeners.hpp"
 #include "supervisor/module_check_child.hpp"
 #include "supervisor/reload_plan.hpp"
+#include "sys/logging.hpp"
 #include "sys/privileges.hpp"
 #include "worker/event_log.hpp"
 #include "worker/worker_main.hpp"
@@ -92,8 +93,22 @@ std::vector<std::string> Supervisor::validate(const manifest::Manifest& m) {
     return errors;
 }
 
+void Supervisor::apply_log_settings(const manifest::Settings& settings) {
+    try {
+        sys::set_target(settings.log_target);
+        if (auto level = sys::parse_level(settings.log_level)) {
+            sys::set_level(*level);
+        }
+    } catch (const std::exception& e) {
+        spdlog::warn("log settings not applied: {}", e.what());
+    }
+}
+
 bool Supervisor::start() {
     auto loaded = manifest::load_file(options_.config);
+    if (loaded.errors.empty()) {
+        apply_log_settings(loaded.manifest.settings);
+    }
     for (const auto& w : loaded.warnings) {
         spdlog::warn("{}", manifest::to_string(w));
     }
@@ -363,6 +378,7 @@ std::vector<std::string> Supervisor::reload() {
 
     const auto plan = plan_reload(manifest_, loaded.manifest);
     manifest_ = std::move(loaded.manifest);
+    apply_log_settings(manifest_.settings);
     for (auto& [key, fd] : opened) {
         listeners_[key] = fd;
         spdlog::info("listening on {}", key);

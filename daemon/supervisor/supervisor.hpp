@@ -47,6 +47,9 @@ public:
     /// One line for systemd's STATUS=.
     std::string summary() const;
 
+    /// The manifest in force (after start() succeeded).
+    const manifest::Manifest& manifest() const { return manifest_; }
+
     /// Called once every worker of the first start is serving; and after each reload.
     std::function<void()> on_ready;
 
@@ -72,6 +75,7 @@ private:
     };
 
     std::vector<std::string> validate(const manifest::Manifest& m);
+    static void apply_log_settings(const manifest::Settings& settings);
     void spawn(Service& service);
     void worker_ready(const std::string& name, const std::shared_ptr<Worker>& worker);
     void worker_exited(pid_t pid, int status);

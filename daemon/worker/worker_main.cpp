@@ -13,10 +13,13 @@
 #include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 
 namespace portd::worker {
 
@@ -27,26 +30,42 @@ namespace {
     ::_exit(code);
 }
 
-/// Places the listeners at 3, 4, ... and the ready pipe after them, and closes every other
-/// descriptor the supervisor had: other services' sockets, the control socket, its epoll.
-std::vector<int> keep_only(std::vector<int> listen_fds, int& ready_fd) {
-    std::vector<int> wanted = listen_fds;
-    wanted.push_back(ready_fd);
-    // First out of the way (above anything we will dup2 onto), then into place.
-    std::vector<int> high;
+/// libsystemd keeps the journal's socket (an unnamed AF_UNIX datagram socket) open in a static
+/// variable by number; closing it would send this process's log records into whatever the
+/// number is reused for. It is the only datagram socket the supervisor holds.
+bool is_journal_socket(int fd) {
+    int type = 0;
+    int domain = 0;
+    socklen_t len = sizeof type;
+    if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_DGRAM) {
+        return false;
+    }
+    len = sizeof domain;
+    return ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_UNIX;
+}
+
+/// Closes every descriptor the supervisor had except `wanted` and the journal's socket: other
+/// services' listeners, the control socket, the supervisor's epoll and signal pipe. Numbers are
+/// kept as they are, so nothing that cached one is surprised.
+void keep_only(std::vector<int> wanted) {
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+        const int fd = std::atoi(entry.path().filename().c_str());
+        if (fd > 2 && is_journal_socket(fd)) {
+            wanted.push_back(fd);
+        }
+    }
+    std::sort(wanted.begin(), wanted.end());
+    unsigned next = 3;
     for (int fd : wanted) {
-        high.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, 1024));
+        if (fd < 3) {
+            continue;
+        }
+        if (static_cast<unsigned>(fd) > next) {
+            ::close_range(next, static_cast<unsigned>(fd) - 1, 0);
+        }
+        next = static_cast<unsigned>(fd) + 1;
     }
-    std::vector<int> placed;
-    for (std::size_t i = 0; i < high.size(); ++i) {
-        const int target = 3 + static_cast<int>(i);
-        ::dup3(high[i], target, O_CLOEXEC);
-        placed.push_back(target);
-    }
-    ::close_range(static_cast<unsigned>(3 + high.size()), ~0U, 0);
-    ready_fd = placed.back();
-    placed.pop_back();
-    return placed;
+    ::close_range(next, ~0U, 0);
 }
 
 sigset_t stop_signals() {
@@ -83,12 +102,17 @@ void worker_main(WorkerStart start) {
     ::unsetenv("LISTEN_FDNAMES");
     sys::proctitle_set("portd: " + service.name);
 
-    int ready_fd = start.ready_fd;
-    auto fds = keep_only(start.listen_fds, ready_fd);
+    const int ready_fd = start.ready_fd;
+    std::vector<int> fds = start.listen_fds;
+    {
+        auto wanted = fds;
+        wanted.push_back(ready_fd);
+        keep_only(std::move(wanted));
+    }
     const sigset_t signal_set = stop_signals();
     const int signal_in = ::signalfd(-1, &signal_set, SFD_CLOEXEC | SFD_NONBLOCK);
 
-    auto log = sys::service_logger(service.name);
+    auto log = sys::service_logger(service.name, service.module);
     if (!service.user.empty() && ::geteuid() == 0) {
         if (auto error = sys::drop_privileges(service.user, service.group)) {
             log->error("cannot run as user '{}': {}", service.user, *error);

@@ -96,6 +96,11 @@ class PortdProcess:
                  ready_timeout=20.0, env=None):
         self.dir = tempfile.TemporaryDirectory(prefix="portd-test-")
         self.path = os.path.join(self.dir.name, "portd.yaml")
+        # Each test's portd has its own control socket, never the system's /run/portd one.
+        self.control_socket = os.path.join(self.dir.name, "control.sock")
+        if manifest is None and "control_socket" not in settings:
+            settings = "control_socket: {}\n".format(self.control_socket) + textwrap.dedent(
+                settings)
         text = manifest if manifest is not None else manifest_text(services, settings)
         with open(self.path, "w") as f:
             f.write(text)
