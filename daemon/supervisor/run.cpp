@@ -48,10 +48,9 @@ control::Reply answer(Supervisor& supervisor, sys::Notifier& notifier,
             for (const auto& e : errors) {
                 body += e + "\n";
             }
-            return control::Reply::failure(
-                "reload refused: " + std::to_string(errors.size()) +
-                    " error(s); the running services are unchanged",
-                body);
+            return control::Reply::failure("reload refused: " + std::to_string(errors.size()) +
+                                               " error(s); the running services are unchanged",
+                                           body);
         }
     }
     return control::Reply::failure("unknown command");
@@ -130,9 +129,8 @@ int run(const cli::Options& options) {
     const auto& socket_path = supervisor.manifest().settings.control_socket;
     if (!socket_path.empty()) {
         control = std::make_unique<control::ControlServer>(
-            io, socket_path, [&](const control::Request& request) {
-                return answer(supervisor, notifier, request);
-            });
+            io, socket_path,
+            [&](const control::Request& request) { return answer(supervisor, notifier, request); });
         try {
             control->start();
             spdlog::debug("control socket {}", socket_path.string());

@@ -274,7 +274,7 @@ void Supervisor::worker_exited(pid_t pid, int status) {
         // An old worker that finished draining (reload, or a removed service).
         for (auto it = service.retiring.begin(); it != service.retiring.end(); ++it) {
             if ((*it)->pid == pid) {
-                service.accepted_by_exited += (*it)->counters->accepted.load();
+                service.exited.add(*(*it)->counters);
                 spdlog::info("service {}: old worker pid {} finished ({})", name, pid,
                              describe_exit(status));
                 service.retiring.erase(it);
@@ -287,7 +287,7 @@ void Supervisor::worker_exited(pid_t pid, int status) {
         }
         if (service.replaced && service.replaced->pid == pid) {
             // The old worker died before its replacement was ready: the new one carries on.
-            service.accepted_by_exited += service.replaced->counters->accepted.load();
+            service.exited.add(*service.replaced->counters);
             spdlog::warn("service {}: old worker pid {} {}", name, pid, describe_exit(status));
             service.replaced.reset();
             return;
@@ -296,7 +296,7 @@ void Supervisor::worker_exited(pid_t pid, int status) {
             continue;
         }
         auto worker = std::exchange(service.current, nullptr);
-        service.accepted_by_exited += worker->counters->accepted.load();
+        service.exited.add(*worker->counters);
         if (stopping_) {
             spdlog::info("service {}: worker pid {} stopped", name, pid);
             maybe_finish_stop();
@@ -560,24 +560,18 @@ std::string Supervisor::status_text() const {
         << "PID" << std::setw(9) << "UPTIME" << std::setw(9) << "RESTARTS" << std::setw(6) << "OPEN"
         << std::setw(10) << "ACCEPTED" << std::setw(9) << "REFUSED"
         << "LISTEN\n";
-    const auto now = std::chrono::system_clock::now();
+    std::string refusals;
     for (const auto& spec : manifest_.services) {
         const auto& service = services_.at(spec.name);
-        std::uint64_t open = 0;
-        std::uint64_t accepted = service.accepted_by_exited;
-        std::uint64_t refused = 0;
+        auto totals = service.exited;
+        totals.open = 0;  // exited workers hold no connection
         std::vector<std::shared_ptr<Worker>> workers = service.retiring;
         workers.push_back(service.current);
         workers.push_back(service.replaced);
         for (const auto& w : workers) {
-            if (!w) {
-                continue;
+            if (w) {
+                totals.add(*w->counters);
             }
-            const auto& c = *w->counters;
-            open += c.open.load();
-            accepted += c.accepted.load();
-            refused += c.refused_connections.load() + c.refused_per_source.load() +
-                       c.refused_rate.load() + c.denied.load();
         }
         std::string pid = "-";
         std::string uptime = "-";
@@ -586,15 +580,25 @@ std::string Supervisor::status_text() const {
             uptime = format_duration(std::chrono::duration_cast<std::chrono::seconds>(
                 std::chrono::steady_clock::now() - service.current->started));
         }
-        (void)now;
         std::string listen;
         for (const auto& l : spec.listen) {
             listen += (listen.empty() ? "" : " ") + l.text;
         }
         out << std::left << std::setw(12) << spec.name << std::setw(8) << spec.module
             << std::setw(8) << pid << std::setw(9) << uptime << std::setw(9) << service.restarts
-            << std::setw(6) << open << std::setw(10) << accepted << std::setw(9) << refused
-            << listen << "\n";
+            << std::setw(6) << totals.open << std::setw(10) << totals.accepted << std::setw(9)
+            << totals.refused() << listen << "\n";
+        if (totals.refused() != 0 || totals.deferred != 0) {
+            refusals += "  " + spec.name +
+                        ": refused connections=" + std::to_string(totals.refused_connections) +
+                        " per_source=" + std::to_string(totals.refused_per_source) +
+                        " rate=" + std::to_string(totals.refused_rate) +
+                        "; denied by allow/deny=" + std::to_string(totals.denied) +
+                        "; accepting paused " + std::to_string(totals.deferred) + " time(s)\n";
+        }
+    }
+    if (!refusals.empty()) {
+        out << "refusals by reason:\n" << refusals;
     }
     out << summary() << "\n";
     return out.str();

@@ -70,7 +70,7 @@ private:
         unsigned restarts = 0;
         std::chrono::milliseconds backoff{1000};
         std::unique_ptr<net::steady_timer> respawn_timer;
-        std::uint64_t accepted_by_exited = 0;
+        worker::CounterTotals exited;  // what workers that have exited counted
         std::chrono::system_clock::time_point since;
     };
 

@@ -19,12 +19,13 @@ tcp::acceptor adopt(const net::any_io_executor& executor, int fd) {
 }  // namespace
 
 AcceptLoop::AcceptLoop(net::any_io_executor control, int fd, ShardPool& shards, Handler handler,
-                       std::shared_ptr<spdlog::logger> log)
+                       std::shared_ptr<spdlog::logger> log, Pause pause)
     : acceptor_(adopt(control, fd)),
       retry_timer_(control),
       shards_(shards),
       handler_(std::move(handler)),
-      log_(std::move(log)) {}
+      log_(std::move(log)),
+      pause_(std::move(pause)) {}
 
 void AcceptLoop::start() {
     accept_next();
@@ -50,9 +51,28 @@ std::string AcceptLoop::local_address() const {
     return text + ":" + std::to_string(endpoint.port());
 }
 
+void AcceptLoop::resume() {
+    if (paused_ && !stopped_) {
+        paused_ = false;
+        accept_next();
+    }
+}
+
 void AcceptLoop::accept_next() {
-    if (stopped_) {
+    if (stopped_ || paused_) {
         return;
+    }
+    // Over a limit with `over_limit: defer`: do not accept; the kernel keeps the connection in
+    // the backlog until a slot frees up or the rate bucket refills.
+    if (pause_) {
+        if (auto delay = pause_()) {
+            if (*delay == std::chrono::steady_clock::duration::max()) {
+                paused_ = true;
+            } else {
+                wait_then_accept(*delay);
+            }
+            return;
+        }
     }
     // The new socket is created on its shard, so the module's handlers for it run there.
     acceptor_.async_accept(shards_.next(), [self = shared_from_this()](boost::system::error_code ec,
@@ -81,7 +101,11 @@ void AcceptLoop::accept_next() {
 }
 
 void AcceptLoop::back_off() {
-    retry_timer_.expires_after(std::chrono::milliseconds(100));
+    wait_then_accept(std::chrono::milliseconds(100));
+}
+
+void AcceptLoop::wait_then_accept(std::chrono::steady_clock::duration delay) {
+    retry_timer_.expires_after(delay);
     retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
         if (!ec) {
             self->accept_next();

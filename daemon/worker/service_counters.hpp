@@ -21,6 +21,22 @@ struct ServiceCounters {
     std::atomic<std::uint64_t> deferred{0};             // times accepting paused for a limit
 };
 
+/// Plain sums of ServiceCounters: what a service's exited workers counted, plus the live ones.
+struct CounterTotals {
+    std::uint64_t accepted = 0;
+    std::uint64_t open = 0;
+    std::uint64_t refused_connections = 0;
+    std::uint64_t refused_per_source = 0;
+    std::uint64_t refused_rate = 0;
+    std::uint64_t denied = 0;
+    std::uint64_t deferred = 0;
+
+    void add(const ServiceCounters& c);
+    std::uint64_t refused() const {
+        return refused_connections + refused_per_source + refused_rate + denied;
+    }
+};
+
 /// Counters in an anonymous MAP_SHARED mapping: made before fork, seen by both processes.
 std::shared_ptr<ServiceCounters> make_shared_counters();
 

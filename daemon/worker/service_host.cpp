@@ -1,9 +1,58 @@
 #include "worker/service_host.hpp"
 
 #include "worker/accept_loop.hpp"
+#include "worker/admission.hpp"
 #include "worker/event_log.hpp"
+#include "worker/log_throttle.hpp"
 
 namespace portd::worker {
+
+namespace {
+
+/// Refusal lines: a few per 10 s, then one line saying how many more (the counters in
+/// `portctl status` still count each one).
+constexpr std::uint64_t kRefusalLogBurst = 5;
+constexpr std::chrono::seconds kRefusalLogWindow{10};
+
+std::atomic<std::uint64_t>& refused_counter(ServiceCounters& counters, RefuseReason reason) {
+    switch (reason) {
+        case RefuseReason::connections:
+            return counters.refused_connections;
+        case RefuseReason::per_source:
+            return counters.refused_per_source;
+        case RefuseReason::rate:
+            return counters.refused_rate;
+        case RefuseReason::acl:
+            break;
+    }
+    return counters.denied;
+}
+
+std::string endpoint_text(const tcp::endpoint& e) {
+    const auto address = e.address().to_string();
+    return (e.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(e.port());
+}
+
+}  // namespace
+
+struct ServiceHost::Gate {
+    Gate(const manifest::ServiceSpec& spec, net::any_io_executor control_executor)
+        : admission(spec.limits, spec.allow, spec.deny),
+          throttle(kRefusalLogBurst, kRefusalLogWindow),
+          control(std::move(control_executor)) {}
+
+    /// Every accept loop that paused waiting for a slot may go on. Runs on the control executor.
+    void resume_all() {
+        for (auto& loop : loops) {
+            loop->resume();
+        }
+    }
+
+    Admission admission;
+    LogThrottle throttle;
+    net::any_io_executor control;
+    std::vector<std::shared_ptr<AcceptLoop>> loops;
+};
 
 ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& module,
                          std::vector<int> listen_fds, net::any_io_executor control,
@@ -13,7 +62,8 @@ ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& mo
       control_(std::move(control)),
       log_(std::move(log)),
       counters_(std::move(counters)),
-      shards_(spec.threads) {
+      shards_(spec.threads),
+      gate_(std::make_shared<Gate>(spec_, control_)) {
     ServiceContext context;
     context.name = spec_.name;
     context.options = spec_.options;
@@ -28,25 +78,16 @@ ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& mo
         throw std::runtime_error("module '" + spec_.module + "' created no service");
     }
     for (int fd : listen_fds) {
-        accept_loops_.push_back(std::make_shared<AcceptLoop>(
-            control_, fd, shards_,
-            [this](tcp::socket socket) {
-                boost::system::error_code ec;
-                auto peer = socket.remote_endpoint(ec);
-                auto local = socket.local_endpoint(ec);
-                if (ec) {
-                    return;  // the client has already gone
+        gate_->loops.push_back(std::make_shared<AcceptLoop>(
+            control_, fd, shards_, [this](tcp::socket socket) { on_accept(std::move(socket)); },
+            log_,
+            [gate = gate_, counters = counters_] {
+                auto pause = gate->admission.pause_before_accept(Admission::Clock::now());
+                if (pause) {
+                    counters->deferred.fetch_add(1, std::memory_order_relaxed);
                 }
-                // The lease's deleter runs on whichever thread drops the connection.
-                counters_->accepted.fetch_add(1, std::memory_order_relaxed);
-                counters_->open.fetch_add(1, std::memory_order_relaxed);
-                auto token = std::shared_ptr<void>(nullptr, [counters = counters_](void*) {
-                    counters->open.fetch_sub(1, std::memory_order_relaxed);
-                });
-                on_accept(
-                    Connection{std::move(socket), peer, local, ConnectionLease(std::move(token))});
-            },
-            log_));
+                return pause;
+            }));
     }
 }
 
@@ -56,19 +97,69 @@ ServiceHost::~ServiceHost() {
 
 void ServiceHost::start() {
     shards_.start();
-    for (auto& loop : accept_loops_) {
+    for (auto& loop : gate_->loops) {
         loop->start();
         log_->info("listening on {} (module {}, {} thread{})", loop->local_address(), spec_.module,
                    spec_.threads, spec_.threads == 1 ? "" : "s");
     }
 }
 
-void ServiceHost::on_accept(Connection connection) {
+void ServiceHost::on_accept(tcp::socket socket) {
+    boost::system::error_code ec;
+    auto peer = socket.remote_endpoint(ec);
+    auto local = socket.local_endpoint(ec);
+    if (ec) {
+        return;  // the client has already gone
+    }
+    const auto now = Admission::Clock::now();
+    const auto decision = gate_->admission.admit(peer.address(), now);
+    if (decision.verdict != Verdict::admit) {
+        refused_counter(*counters_, decision.reason).fetch_add(1, std::memory_order_relaxed);
+        const auto permit = gate_->throttle.event(now);
+        if (permit.suppressed != 0) {
+            log_->warn("{}", LogThrottle::more_line(permit.suppressed));
+        }
+        if (permit.log) {
+            if (decision.verdict == Verdict::deny) {
+                log_->info("connection from {} to {} denied by allow/deny", endpoint_text(peer),
+                           endpoint_text(local));
+            } else {
+                log_->warn("connection from {} to {} refused: over limits.{}", endpoint_text(peer),
+                           endpoint_text(local), to_string(decision.reason));
+            }
+        }
+        if (decision.verdict == Verdict::deny) {
+            socket.close(ec);  // not one byte to a peer the lists exclude
+            return;
+        }
+        hand_over(Connection{std::move(socket), peer, local, ConnectionLease()},
+                  std::string(to_string(decision.reason)));
+        return;
+    }
+    counters_->accepted.fetch_add(1, std::memory_order_relaxed);
+    counters_->open.fetch_add(1, std::memory_order_relaxed);
+    // The lease's deleter runs on whichever thread drops the connection.
+    auto token = std::shared_ptr<void>(
+        nullptr, [counters = counters_, gate = gate_, address = peer.address()](void*) {
+            counters->open.fetch_sub(1, std::memory_order_relaxed);
+            if (gate->admission.release(address)) {
+                net::post(gate->control, [gate] { gate->resume_all(); });
+            }
+        });
+    hand_over(Connection{std::move(socket), peer, local, ConnectionLease(std::move(token))},
+              std::nullopt);
+}
+
+void ServiceHost::hand_over(Connection connection, std::optional<std::string> refusal) {
     // Hand the connection over on its own shard: from here on only that thread touches it.
     auto executor = connection.socket.get_executor();
-    net::post(executor, [service = service_.get(),
+    net::post(executor, [service = service_.get(), refusal = std::move(refusal),
                          connection = std::make_shared<Connection>(std::move(connection))] {
-        service->accept(std::move(*connection));
+        if (refusal) {
+            service->refuse(std::move(*connection), *refusal);
+        } else {
+            service->accept(std::move(*connection));
+        }
     });
 }
 
@@ -77,7 +168,7 @@ void ServiceHost::drain(std::function<void()> done) {
         return;
     }
     draining_ = true;
-    for (auto& loop : accept_loops_) {
+    for (auto& loop : gate_->loops) {
         loop->stop();
     }
     service_->drain([control = control_, done = std::move(done)]() mutable {
@@ -86,14 +177,14 @@ void ServiceHost::drain(std::function<void()> done) {
 }
 
 void ServiceHost::stop() {
-    for (auto& loop : accept_loops_) {
+    for (auto& loop : gate_->loops) {
         loop->stop();
     }
     service_->stop();
 }
 
 void ServiceHost::shutdown() {
-    for (auto& loop : accept_loops_) {
+    for (auto& loop : gate_->loops) {
         loop->stop();
     }
     shards_.stop();

@@ -16,11 +16,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace portd::worker {
 
 class AcceptLoop;
+class Admission;
+class LogThrottle;
 
 class ServiceHost {
 public:
@@ -51,7 +55,12 @@ public:
     const ServiceCounters& counters() const { return *counters_; }
 
 private:
-    void on_accept(Connection connection);
+    // What the accept handlers and the connections' leases share; a lease may outlive the
+    // host's last handler on a shard, so it holds this, never the host.
+    struct Gate;
+
+    void on_accept(tcp::socket socket);
+    void hand_over(Connection connection, std::optional<std::string> refusal);
 
     manifest::ServiceSpec spec_;
     net::any_io_executor control_;
@@ -61,7 +70,7 @@ private:
     // destructors run module code, so the shards must be destroyed first.
     std::unique_ptr<Service> service_;
     ShardPool shards_;
-    std::vector<std::shared_ptr<AcceptLoop>> accept_loops_;
+    std::shared_ptr<Gate> gate_;
     bool draining_ = false;
 };
 
