@@ -590,15 +590,17 @@ std::string Supervisor::status_text() const {
             << totals.refused() << listen << "\n";
         if (totals.refused() != 0 || totals.deferred != 0) {
             refusals += "  " + spec.name +
-                        ": refused connections=" + std::to_string(totals.refused_connections) +
+                        ": connections=" + std::to_string(totals.refused_connections) +
                         " per_source=" + std::to_string(totals.refused_per_source) +
                         " rate=" + std::to_string(totals.refused_rate) +
-                        "; denied by allow/deny=" + std::to_string(totals.denied) +
-                        "; accepting paused " + std::to_string(totals.deferred) + " time(s)\n";
+                        " acl=" + std::to_string(totals.denied) +
+                        " deferred=" + std::to_string(totals.deferred) + "\n";
         }
     }
     if (!refusals.empty()) {
-        out << "refusals by reason:\n" << refusals;
+        out << "refused by reason (acl: by allow/deny; deferred: times accepting paused "
+               "at a limit):\n"
+            << refusals;
     }
     out << summary() << "\n";
     return out.str();
