@@ -39,7 +39,9 @@ build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 	@ln -sf $(BUILD)/compile_commands.json compile_commands.json
 
+# conf/dev.yaml's FTP user writes into build/ftp/dev.
 run: build
+	@mkdir -p build/ftp/dev
 	$(BUILD)/daemon/portd --foreground -c conf/dev.yaml
 
 # The quick loop: the normal build's suite only.
