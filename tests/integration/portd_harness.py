@@ -24,6 +24,9 @@ import time
 
 PORTD_BIN = os.environ.get("PORTD_BIN", "")
 MODULES_DIR = os.environ.get("PORTD_MODULES_DIR", "")
+if MODULES_DIR:
+    # The manifest lives in a temporary directory, so a relative path would point elsewhere.
+    MODULES_DIR = os.path.abspath(MODULES_DIR)
 
 
 def free_port(family=socket.AF_INET, host="127.0.0.1"):
@@ -49,7 +52,10 @@ def free_ports(count, host="127.0.0.1"):
 
 def manifest_text(services, settings=""):
     """A whole manifest: the portd: block (modules from the build tree) and `services`."""
-    head = "portd:\n  modules_dir: {}\n  shutdown_timeout: 5s\n".format(MODULES_DIR)
+    head = "portd:\n  modules_dir: {}\n".format(MODULES_DIR)
+    # 5s unless the test sets its own (a key written twice is an error).
+    if "shutdown_timeout" not in settings:
+        head += "  shutdown_timeout: 5s\n"
     if settings:
         head += textwrap.indent(textwrap.dedent(settings).strip("\n"), "  ") + "\n"
     body = "services:\n" + textwrap.indent(textwrap.dedent(services).strip("\n"), "  ") + "\n"
@@ -85,6 +91,41 @@ def recv_all(sock):
         chunks.append(chunk)
 
 
+def child_pids(pid):
+    """The pids whose parent is `pid` (Linux /proc; [] once it is gone)."""
+    children = set()
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                children.update(int(c) for c in f.read().split())
+        return sorted(children)
+    except FileNotFoundError:
+        pass  # no such process, or a kernel without CONFIG_PROC_CHILDREN: scan every stat
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after it.
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 1 and int(fields[1]) == pid:
+            children.add(int(entry))
+    return sorted(children)
+
+
+def process_title(pid):
+    """argv[0] of `pid` as /proc/PID/cmdline shows it (None if the process is gone)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
 class PortdProcess:
     """portd --foreground on a temporary manifest; stopped with SIGTERM on exit.
 
@@ -98,12 +139,7 @@ class PortdProcess:
         self.path = os.path.join(self.dir.name, "portd.yaml")
         # Each test's portd has its own control socket, never the system's /run/portd one.
         self.control_socket = os.path.join(self.dir.name, "control.sock")
-        if manifest is None and "control_socket" not in settings:
-            settings = "control_socket: {}\n".format(self.control_socket) + textwrap.dedent(
-                settings)
-        text = manifest if manifest is not None else manifest_text(services, settings)
-        with open(self.path, "w") as f:
-            f.write(text)
+        self.write_manifest(services=services, manifest=manifest, settings=settings)
         for name, content in (files or {}).items():
             full = os.path.join(self.dir.name, name)
             os.makedirs(os.path.dirname(full), exist_ok=True)
@@ -153,17 +189,46 @@ class PortdProcess:
             if "portd ready" in line:
                 self._ready.set()
 
-    def stderr(self):
-        with self._lock:
-            return "".join(self._stderr_lines)
+    def write_manifest(self, services=None, manifest=None, settings=""):
+        """(Re)writes the manifest file, as the constructor does: e.g. before SIGHUP."""
+        if manifest is None and "control_socket" not in settings:
+            settings = "control_socket: {}\n".format(self.control_socket) + textwrap.dedent(
+                settings)
+        text = manifest if manifest is not None else manifest_text(services, settings)
+        with open(self.path, "w") as f:
+            f.write(text)
 
-    def wait_for_log(self, needle, timeout=10.0):
+    def stderr(self, since=0):
+        """The log so far; from line `since` on (a log_mark()) if given."""
+        with self._lock:
+            return "".join(self._stderr_lines[since:])
+
+    def log_mark(self):
+        """The number of log lines so far, to wait for a line written after this point."""
+        with self._lock:
+            return len(self._stderr_lines)
+
+    def wait_for_log(self, needle, timeout=10.0, since=0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if needle in self.stderr():
+            if needle in self.stderr(since):
                 return True
             time.sleep(0.05)
         return False
+
+    def worker_pids(self):
+        """{service name: [pids]} of this portd's worker processes ("portd: NAME" children).
+
+        Old workers still draining after a reload count too, so a name may have two pids.
+        """
+        workers = {}
+        if self.proc is None:
+            return workers
+        for pid in child_pids(self.proc.pid):
+            title = process_title(pid)
+            if title is not None and title.startswith("portd: "):
+                workers.setdefault(title[len("portd: "):], []).append(pid)
+        return workers
 
     def signal(self, signum):
         self.proc.send_signal(signum)
