@@ -1,5 +1,7 @@
 #include "manifest/port_table.hpp"
 
+#include "cli/text_table.hpp"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 
@@ -59,7 +61,7 @@ std::vector<PortRow> port_table(const Manifest& manifest) {
 }
 
 std::string format_port_table(const std::vector<PortRow>& rows) {
-    std::vector<std::array<std::string, 7>> cells;
+    std::vector<std::vector<std::string>> cells;
     cells.push_back({"PORT", "PROTO", "ADDRESS", "SERVICE", "MODULE", "RANGE", "IANA"});
     for (const auto& row : rows) {
         const bool systemd = is_systemd_row(row);
@@ -67,24 +69,7 @@ std::string format_port_table(const std::vector<PortRow>& rows) {
                          row.service, row.module, systemd ? "-" : to_string(row.range),
                          row.iana_name.empty() ? "-" : row.iana_name});
     }
-    std::array<std::size_t, 7> width{};
-    for (const auto& line : cells) {
-        for (std::size_t i = 0; i < line.size(); ++i) {
-            width[i] = std::max(width[i], line[i].size());
-        }
-    }
-    std::string out;
-    for (const auto& line : cells) {
-        std::string text;
-        for (std::size_t i = 0; i < line.size(); ++i) {
-            text += line[i];
-            if (i + 1 < line.size()) {
-                text += std::string(width[i] - line[i].size() + 2, ' ');
-            }
-        }
-        out += text + "\n";
-    }
-    return out;
+    return cli::format_columns(cells);
 }
 
 }  // namespace portd::manifest

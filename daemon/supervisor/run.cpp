@@ -9,6 +9,9 @@
 #include <csignal>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace portd::supervisor {
 
@@ -30,30 +33,63 @@ void every(net::steady_timer& timer, std::chrono::steady_clock::duration interva
     });
 }
 
-control::Reply answer(Supervisor& supervisor, sys::Notifier& notifier,
-                      const control::Request& request) {
-    switch (request.command) {
-        case control::Command::status:
-            return control::Reply::success(supervisor.status_text());
-        case control::Command::ports:
-            return control::Reply::success(supervisor.ports_text());
-        case control::Command::reload: {
-            notifier.reloading("reloading");
-            auto errors = supervisor.reload();
-            notifier.ready(supervisor.summary());
-            if (errors.empty()) {
-                return control::Reply::success("reloaded\n");
-            }
-            std::string body;
-            for (const auto& e : errors) {
-                body += e + "\n";
-            }
-            return control::Reply::failure("reload refused: " + std::to_string(errors.size()) +
-                                               " error(s); the running services are unchanged",
-                                           body);
+/// What to do once a reload has settled: say READY=1 again, answer each `portctl reload`.
+class ReloadWaiters {
+public:
+    void add(std::function<void()> waiter) { waiters_.push_back(std::move(waiter)); }
+    void settle() {
+        for (auto& waiter : std::exchange(waiters_, {})) {
+            waiter();
         }
     }
-    return control::Reply::failure("unknown command");
+
+private:
+    std::vector<std::function<void()>> waiters_;
+};
+
+/// SIGHUP and `portctl reload` alike: RELOADING=1, then READY=1 once the new workers serve
+/// (or at once when the manifest was refused and nothing changed). `done` gets the errors.
+void reload(Supervisor& supervisor, sys::Notifier& notifier, ReloadWaiters& waiters,
+            std::function<void(std::vector<std::string>)> done) {
+    notifier.reloading("reloading");
+    auto errors = supervisor.reload();
+    if (!errors.empty()) {
+        notifier.ready(supervisor.summary());
+        done(std::move(errors));
+        return;
+    }
+    waiters.add([&supervisor, &notifier, done = std::move(done)] {
+        notifier.ready(supervisor.summary());
+        done({});
+    });
+}
+
+void answer(Supervisor& supervisor, sys::Notifier& notifier, ReloadWaiters& waiters,
+            const control::Request& request, const control::Respond& respond) {
+    switch (request.command) {
+        case control::Command::status:
+            respond(control::Reply::success(supervisor.status_text()));
+            return;
+        case control::Command::ports:
+            respond(control::Reply::success(supervisor.ports_text()));
+            return;
+        case control::Command::reload:
+            reload(supervisor, notifier, waiters, [respond](std::vector<std::string> errors) {
+                if (errors.empty()) {
+                    respond(control::Reply::success("reloaded\n"));
+                    return;
+                }
+                std::string body;
+                for (const auto& e : errors) {
+                    body += e + "\n";
+                }
+                respond(control::Reply::failure("reload refused: " + std::to_string(errors.size()) +
+                                                    " error(s); the running services are unchanged",
+                                                body));
+            });
+            return;
+    }
+    respond(control::Reply::failure("unknown command"));
 }
 
 }  // namespace
@@ -70,6 +106,10 @@ int run(const cli::Options& options) {
     std::unique_ptr<control::ControlServer> control;
     net::steady_timer status_timer(io);
     net::steady_timer watchdog_timer(io);
+    ReloadWaiters reload_waiters;
+    supervisor.on_reloaded = [&] {
+        reload_waiters.settle();
+    };
 
     auto stop = [&] {
         notifier.stopping("stopping");
@@ -94,9 +134,7 @@ int run(const cli::Options& options) {
                     supervisor.reap_children();
                     break;
                 case SIGHUP:
-                    notifier.reloading("reloading");
-                    supervisor.reload();
-                    notifier.ready(supervisor.summary());
+                    reload(supervisor, notifier, reload_waiters, [](std::vector<std::string>) {});
                     break;
                 default:
                     spdlog::info("{}: stopping", strsignal(number));
@@ -130,7 +168,10 @@ int run(const cli::Options& options) {
     if (!socket_path.empty()) {
         control = std::make_unique<control::ControlServer>(
             io, socket_path,
-            [&](const control::Request& request) { return answer(supervisor, notifier, request); });
+            control::ControlServer::AsyncHandler(
+                [&](const control::Request& request, control::Respond respond) {
+                    answer(supervisor, notifier, reload_waiters, request, respond);
+                }));
         try {
             control->start();
             spdlog::debug("control socket {}", socket_path.string());

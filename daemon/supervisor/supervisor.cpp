@@ -1,5 +1,6 @@
 #include "supervisor/supervisor.hpp"
 
+#include "cli/text_table.hpp"
 #include "manifest/loader.hpp"
 #include "manifest/port_table.hpp"
 #include "net/listeners.hpp"
@@ -228,6 +229,25 @@ void Supervisor::worker_ready(const std::string& name, const std::shared_ptr<Wor
         retire(service, std::exchange(service.replaced, nullptr));
     }
     check_all_ready();
+    check_reload_settled();
+}
+
+void Supervisor::check_reload_settled() {
+    if (!reload_pending_) {
+        return;
+    }
+    for (const auto& spec : manifest_.services) {
+        const auto& service = services_.at(spec.name);
+        // No current worker: it failed and waits for its respawn; the failure is logged, and
+        // the reload is as done as it will get.
+        if (service.current && !service.current->ready) {
+            return;
+        }
+    }
+    reload_pending_ = false;
+    if (on_reloaded) {
+        on_reloaded();
+    }
 }
 
 void Supervisor::check_all_ready() {
@@ -311,6 +331,7 @@ void Supervisor::worker_exited(pid_t pid, int status) {
         ++service.restarts;
         spdlog::error("service {}: worker pid {} {}; restarting in {} ms (restart {})", name, pid,
                       describe_exit(status), delay.count(), service.restarts);
+        check_reload_settled();
         // The listening sockets stay open here meanwhile: the kernel queues new connections
         // and the next worker serves them.
         service.respawn_timer = std::make_unique<net::steady_timer>(io_, delay);
@@ -429,6 +450,11 @@ std::vector<std::string> Supervisor::reload() {
     // their entries keep those workers visible to reaping meanwhile.
     spdlog::info("reloaded: {} kept, {} replaced, {} started, {} stopped", plan.keep.size(),
                  plan.replace.size(), plan.start.size(), plan.stop.size());
+    reload_pending_ = true;
+    // Settled at once when nothing new had to start; otherwise when the last new worker is
+    // serving (worker_ready) or has failed (worker_exited). Posted, so a caller that sets up
+    // its wait after reload() returns does not miss it.
+    net::post(io_, [this] { check_reload_settled(); });
     return {};
 }
 
@@ -468,6 +494,13 @@ void Supervisor::stop(std::function<void()> done) {
     }
     stopping_ = true;
     stopped_ = std::move(done);
+    // Stop accepting: once the draining workers have closed their copies too, a new client is
+    // refused at once rather than left waiting in a queue nobody will serve. (A socket from
+    // systemd stays open in systemd, which queues for the next start.)
+    for (auto& [key, fd] : listeners_) {
+        ::close(fd);
+    }
+    listeners_.clear();
     for (auto& [name, service] : services_) {
         if (service.respawn_timer) {
             service.respawn_timer->cancel();
@@ -555,11 +588,9 @@ std::string Supervisor::summary() const {
 }
 
 std::string Supervisor::status_text() const {
-    std::ostringstream out;
-    out << std::left << std::setw(12) << "SERVICE" << std::setw(8) << "MODULE" << std::setw(8)
-        << "PID" << std::setw(9) << "UPTIME" << std::setw(9) << "RESTARTS" << std::setw(6) << "OPEN"
-        << std::setw(10) << "ACCEPTED" << std::setw(9) << "REFUSED"
-        << "LISTEN\n";
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back({"SERVICE", "MODULE", "PID", "UPTIME", "RESTARTS", "OPEN", "ACCEPTED", "REFUSED",
+                    "LISTEN"});
     std::string refusals;
     for (const auto& spec : manifest_.services) {
         const auto& service = services_.at(spec.name);
@@ -584,10 +615,9 @@ std::string Supervisor::status_text() const {
         for (const auto& l : spec.listen) {
             listen += (listen.empty() ? "" : " ") + l.text;
         }
-        out << std::left << std::setw(12) << spec.name << std::setw(8) << spec.module
-            << std::setw(8) << pid << std::setw(9) << uptime << std::setw(9) << service.restarts
-            << std::setw(6) << totals.open << std::setw(10) << totals.accepted << std::setw(9)
-            << totals.refused() << listen << "\n";
+        rows.push_back({spec.name, spec.module, pid, uptime, std::to_string(service.restarts),
+                        std::to_string(totals.open), std::to_string(totals.accepted),
+                        std::to_string(totals.refused()), listen});
         if (totals.refused() != 0 || totals.deferred != 0) {
             refusals += "  " + spec.name +
                         ": connections=" + std::to_string(totals.refused_connections) +
@@ -597,6 +627,8 @@ std::string Supervisor::status_text() const {
                         " deferred=" + std::to_string(totals.deferred) + "\n";
         }
     }
+    std::ostringstream out;
+    out << cli::format_columns(rows);
     if (!refusals.empty()) {
         out << "refused by reason (acl: by allow/deny; deferred: times accepting paused "
                "at a limit):\n"

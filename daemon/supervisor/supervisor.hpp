@@ -50,8 +50,11 @@ public:
     /// The manifest in force (after start() succeeded).
     const manifest::Manifest& manifest() const { return manifest_; }
 
-    /// Called once every worker of the first start is serving; and after each reload.
+    /// Called once every worker of the first start is serving.
     std::function<void()> on_ready;
+    /// Called once a successful reload has settled: every worker it started is serving, or
+    /// has failed (and waits for its respawn). Not called for a refused reload.
+    std::function<void()> on_reloaded;
 
 private:
     struct Worker {
@@ -81,6 +84,7 @@ private:
     void worker_exited(pid_t pid, int status);
     void retire(Service& service, const std::shared_ptr<Worker>& worker);
     void check_all_ready();
+    void check_reload_settled();
     void close_unused_listeners();
     void maybe_finish_stop();
 
@@ -91,6 +95,7 @@ private:
     std::map<std::string, Service> services_;
     bool started_ = false;
     bool initial_ready_ = false;
+    bool reload_pending_ = false;
     bool stopping_ = false;
     std::function<void()> stopped_;
     std::unique_ptr<net::steady_timer> kill_timer_;

@@ -18,7 +18,7 @@ namespace portd::inetd {
 /// What the sessions of one service share; fixed at create().
 struct SessionConfig {
     std::chrono::milliseconds idle_timeout;
-    bool close_at_drain;  // no reply to finish (echo, discard, chargen): close at drain
+    bool close_at_drain;  // a stream without an end of its own (chargen): close at drain
     std::shared_ptr<spdlog::logger> log;
     std::shared_ptr<EventLog> events;
 };

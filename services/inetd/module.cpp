@@ -27,12 +27,15 @@ using Serve = net::awaitable<void> (*)(Session&);
 struct Protocol {
     std::string_view name;
     Serve serve;
-    bool close_at_drain;  // true when there is no reply to finish, so closing loses nothing
+    bool close_at_drain;  // true when the stream has no end to wait for (chargen)
 };
 
 constexpr std::array<Protocol, 5> kProtocols = {{
-    {"echo", &serve_echo, true},
-    {"discard", &serve_discard, true},
+    // echo and discard end when the client says so: a drain (reload, stop) lets the client
+    // finish, up to shutdown_timeout, so a transfer across a reload loses no byte.
+    {"echo", &serve_echo, false},
+    {"discard", &serve_discard, false},
+    // chargen never ends by itself: it stops at drain, after the line being written.
     {"chargen", &serve_chargen, true},
     {"daytime", &serve_daytime, false},  // one short reply, then close: let it finish
     {"time", &serve_time, false},
