@@ -69,3 +69,18 @@ format-check: deps
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) compile_commands.json
+
+# --- Debian package and the system test (packaging/README.md, tests/system/README.md) -------
+# What `make deb` and `make test-system` need beyond DEPS: the package tools, scdoc for the man
+# pages, and systemd-nspawn to boot the container the system test installs the package in.
+PACKAGING_DEPS = debhelper dpkg-dev fakeroot lintian scdoc systemd-container
+DEB_DIR ?= build-deb
+
+.PHONY: deb test-system
+deb: deps
+	@$(MAKE) --no-print-directory deps DEPS="$(PACKAGING_DEPS)"
+	packaging/build-deb.sh $(DEB_DIR)
+
+# Skips (and says why) unless root with systemd-nspawn and overlayfs; builds the .deb if stale.
+test-system:
+	tests/system/run.sh --make-deb $(DEB_DIR)

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Clients the system test runs inside the container (so on the container's own loopback).
+
+    clients.py free-ports N                      N free TCP ports on 127.0.0.1, one per line
+    clients.py wait-port PORT [SECONDS]          until 127.0.0.1:PORT accepts
+    clients.py http-get PORT PATH OUT            GET into the file OUT (status must be 200)
+    clients.py ftp-retr PORT NAME OUT            anonymous RETR into the file OUT (ftplib)
+    clients.py inetd-echo PORT                   one echo round trip
+    clients.py journal-fields SERVICE...         every SERVICE has a journal entry of portd.service
+                                                 with PORTD_SERVICE=SERVICE and REMOTE_ADDR
+    clients.py http-loop PORT PATH STOPFILE OUT  new connection per GET until STOPFILE exists
+                                                 (at most 120 s); writes "ok failed" counts to OUT
+Exit status 0 on success; a message on stderr otherwise.
+"""
+import ftplib
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+
+def free_ports(count):
+    socks = []
+    try:
+        for _ in range(int(count)):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        for s in socks:
+            print(s.getsockname()[1])
+    finally:
+        for s in socks:
+            s.close()
+
+
+def wait_port(port, seconds="20"):
+    deadline = time.monotonic() + float(seconds)
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", int(port)), timeout=2).close()
+            return
+        except OSError as e:
+            if time.monotonic() > deadline:
+                sys.exit(f"127.0.0.1:{port} does not accept: {e}")
+            time.sleep(0.2)
+
+
+def http_get(port, path, out):
+    conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+    conn.request("GET", path)
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    if resp.status != 200:
+        sys.exit(f"GET {path} on port {port}: status {resp.status}")
+    with open(out, "wb") as f:
+        f.write(body)
+
+
+def ftp_retr(port, name, out):
+    with ftplib.FTP() as ftp:
+        ftp.connect("127.0.0.1", int(port), timeout=10)
+        ftp.login()  # anonymous
+        with open(out, "wb") as f:
+            ftp.retrbinary(f"RETR {name}", f.write)
+        ftp.quit()
+
+
+def inetd_echo(port):
+    with socket.create_connection(("127.0.0.1", int(port)), timeout=5) as s:
+        s.sendall(b"portd system test\n")
+        got = b""
+        while len(got) < 18:
+            chunk = s.recv(100)
+            if not chunk:
+                break
+            got += chunk
+    if got != b"portd system test\n":
+        sys.exit(f"echo on port {port} answered {got!r}")
+
+
+def journal_fields(*services):
+    missing = set(services)
+    deadline = time.monotonic() + 15
+    while missing and time.monotonic() < deadline:
+        out = subprocess.run(["journalctl", "-u", "portd", "-o", "json", "--no-pager", "-b"],
+                             capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            service = entry.get("PORTD_SERVICE")
+            if service in missing and entry.get("REMOTE_ADDR") == "127.0.0.1":
+                missing.discard(service)
+        if missing:
+            time.sleep(0.5)
+    if missing:
+        sys.exit("no journal entry with PORTD_SERVICE and REMOTE_ADDR=127.0.0.1 for: "
+                 + ", ".join(sorted(missing)))
+
+
+def http_loop(port, path, stopfile, out):
+    ok = failed = 0
+    errors = []
+    deadline = time.monotonic() + 120
+    while not os.path.exists(stopfile) and time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
+            conn.request("GET", path, headers={"Connection": "close"})
+            resp = conn.getresponse()
+            resp.read()
+            conn.close()
+            if resp.status == 200:
+                ok += 1
+            else:
+                failed += 1
+                errors.append(f"status {resp.status}")
+        except (OSError, http.client.HTTPException) as e:
+            failed += 1
+            errors.append(repr(e))
+        time.sleep(0.01)
+    with open(out, "w") as f:
+        f.write(f"{ok} {failed}\n")
+        for e in errors[:20]:
+            f.write(e + "\n")
+
+
+COMMANDS = {"free-ports": free_ports, "wait-port": wait_port, "http-get": http_get,
+            "ftp-retr": ftp_retr, "inetd-echo": inetd_echo, "journal-fields": journal_fields,
+            "http-loop": http_loop}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(__doc__)
+    try:
+        COMMANDS[sys.argv[1]](*sys.argv[2:])
+    except (OSError, ftplib.Error, http.client.HTTPException) as e:
+        sys.exit(f"{sys.argv[1]}: {e!r}")
