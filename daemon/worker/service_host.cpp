@@ -28,11 +28,6 @@ std::atomic<std::uint64_t>& refused_counter(ServiceCounters& counters, RefuseRea
     return counters.denied;
 }
 
-std::string endpoint_text(const tcp::endpoint& e) {
-    const auto address = e.address().to_string();
-    return (e.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(e.port());
-}
-
 }  // namespace
 
 struct ServiceHost::Gate {
@@ -62,6 +57,7 @@ ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& mo
       control_(std::move(control)),
       log_(std::move(log)),
       counters_(std::move(counters)),
+      events_(make_event_log(log_, spec_.name, spec_.module)),
       shards_(spec.threads),
       gate_(std::make_shared<Gate>(spec_, control_)) {
     ServiceContext context;
@@ -69,7 +65,7 @@ ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& mo
     context.options = spec_.options;
     context.base_dir = spec_.base_dir;
     context.log = log_;
-    context.events = make_event_log(log_, spec_.name, spec_.module);
+    context.events = events_;
     context.executor = control_;
     context.threads = spec_.threads;
     context.check_only = false;
@@ -121,11 +117,10 @@ void ServiceHost::on_accept(tcp::socket socket) {
         }
         if (permit.log) {
             if (decision.verdict == Verdict::deny) {
-                log_->info("connection from {} to {} denied by allow/deny", endpoint_text(peer),
-                           endpoint_text(local));
+                events_->event(spdlog::level::info, "deny", peer, local, "excluded by allow/deny");
             } else {
-                log_->warn("connection from {} to {} refused: over limits.{}", endpoint_text(peer),
-                           endpoint_text(local), to_string(decision.reason));
+                events_->event(spdlog::level::warn, "refuse", peer, local,
+                               std::string("over limits.") + to_string(decision.reason));
             }
         }
         if (decision.verdict == Verdict::deny) {
@@ -138,6 +133,9 @@ void ServiceHost::on_accept(tcp::socket socket) {
     }
     counters_->accepted.fetch_add(1, std::memory_order_relaxed);
     counters_->open.fetch_add(1, std::memory_order_relaxed);
+    if (log_->should_log(spdlog::level::debug)) {
+        events_->event(spdlog::level::debug, "accept", peer, local, "admitted");
+    }
     // The lease's deleter runs on whichever thread drops the connection.
     auto token = std::shared_ptr<void>(
         nullptr, [counters = counters_, gate = gate_, address = peer.address()](void*) {

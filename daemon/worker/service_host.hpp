@@ -66,6 +66,7 @@ private:
     net::any_io_executor control_;
     std::shared_ptr<spdlog::logger> log_;
     std::shared_ptr<ServiceCounters> counters_;
+    std::shared_ptr<EventLog> events_;  // accept, refuse and deny, as the journal's PORTD_EVENT
     // Declared before the shards: the shards' pending handlers hold connections whose
     // destructors run module code, so the shards must be destroyed first.
     std::unique_ptr<Service> service_;
