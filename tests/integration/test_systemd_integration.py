@@ -612,11 +612,12 @@ class Journal(unittest.TestCase):
         os.mkdir(root)
         with open(os.path.join(root, "hello.txt"), "wb") as f:
             f.write(b"hello journal\n")
-        echo_port, web_port = free_ports(2)
+        echo_port, web_port, shut_port = free_ports(3)
         # debug: inetd logs its per-connection "close" event at debug level.
+        shut = echo_service("shut", "127.0.0.1:%d" % shut_port) + "  deny: [127.0.0.1/32]\n"
         manifest = write_manifest(tmp.name,
                                   echo_service("echo", "127.0.0.1:%d" % echo_port) +
-                                  http_service("web", "127.0.0.1:%d" % web_port, root),
+                                  http_service("web", "127.0.0.1:%d" % web_port, root) + shut,
                                   "log: {level: debug, target: journal}\n")
         portd = Launched(["unshare", "--mount", "--propagation", "private", "sh", "-c",
                           IN_PRIVATE_JOURNAL, "sh", journal_dir] + portd_argv(manifest),
@@ -636,13 +637,23 @@ class Journal(unittest.TestCase):
             return lambda d: (d.fields.get("PORTD_EVENT") == name and
                               d.fields.get("REMOTE_PORT") == str(client))
 
+        # A connection the deny list excludes: closed by portd itself, and said so as an event.
+        with socket.create_connection(("127.0.0.1", shut_port), timeout=5) as s:
+            shut_client = s.getsockname()[1]
+            try:
+                self.assertEqual(s.recv(10), b"")
+            except ConnectionResetError:
+                pass
+
         close = sink.wait_for(event("close", echo_client), 10)
         request = sink.wait_for(event("request", web_client), 10)
+        deny = sink.wait_for(event("deny", shut_client), 10)
         self.assertEqual(portd.stop(), 0, portd.stderr())
         sink.settle()
         records = sink.items()
         self.assertIsNotNone(close, records)
         self.assertIsNotNone(request, records)
+        self.assertIsNotNone(deny, records)
 
         # The supervisor's own records: plain MESSAGE and PRIORITY, no service of their own.
         # (unshare and sh exec, so portd keeps the pid this test started.)
@@ -664,8 +675,8 @@ class Journal(unittest.TestCase):
             match = re.match(r"service (\w+): worker pid (\d+) serving", r.get("MESSAGE", ""))
             if match:
                 workers[int(match.group(2))] = match.group(1)
-        self.assertEqual(sorted(workers.values()), ["echo", "web"], supervisor)
-        modules = {"echo": "inetd", "web": "http"}
+        self.assertEqual(sorted(workers.values()), ["echo", "shut", "web"], supervisor)
+        modules = {"echo": "inetd", "web": "http", "shut": "inetd"}
         for pid, service in workers.items():
             theirs = [d.fields for d in records if d.pid == pid]
             self.assertTrue(theirs, "no record from worker %d (%s)" % (pid, service))
@@ -676,7 +687,8 @@ class Journal(unittest.TestCase):
 
         # Connection events: who connected to which port, as separate fields for journalctl.
         for index, client, port, service in ((close, echo_client, echo_port, "echo"),
-                                             (request, web_client, web_port, "web")):
+                                             (request, web_client, web_port, "web"),
+                                             (deny, shut_client, shut_port, "shut")):
             d = records[index]
             self.assertEqual(workers.get(d.pid), service, d)
             self.assertEqual(d.fields.get("REMOTE_ADDR"), "127.0.0.1", d)
