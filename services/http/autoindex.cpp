@@ -10,7 +10,44 @@ namespace portd::http {
 
 namespace {
 
-std::string query_value(std::string_view query, std::string_view key) {
+/// The length of the valid UTF-8 sequence at the start of `text`, or 0 if it is not one.
+std::size_t utf8_sequence(std::string_view text) {
+    const auto u = [&](std::size_t i) {
+        return static_cast<unsigned char>(text[i]);
+    };
+    const auto lead = u(0);
+    std::size_t n = 0;
+    unsigned char low = 0x80;
+    unsigned char high = 0xbf;
+    if (lead < 0x80) {
+        return 1;
+    } else if (lead >= 0xc2 && lead <= 0xdf) {
+        n = 2;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+        n = 3;
+        low = lead == 0xe0 ? 0xa0 : 0x80;   // no overlong forms
+        high = lead == 0xed ? 0x9f : 0xbf;  // no surrogates
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+        n = 4;
+        low = lead == 0xf0 ? 0x90 : 0x80;
+        high = lead == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        return 0;
+    }
+    if (text.size() < n || u(1) < low || u(1) > high) {
+        return 0;
+    }
+    for (std::size_t i = 2; i < n; ++i) {
+        if (u(i) < 0x80 || u(i) > 0xbf) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+}  // namespace
+
+std::string query_parameter(std::string_view query, std::string_view key) {
     while (!query.empty()) {
         const auto amp = query.find('&');
         const auto pair = query.substr(0, amp);
@@ -26,19 +63,29 @@ std::string query_value(std::string_view query, std::string_view key) {
     return {};
 }
 
+namespace {
+
 std::string json_escape(std::string_view text) {
     std::string out;
-    for (char c : text) {
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        const char c = text[i];
         const auto u = static_cast<unsigned char>(c);
         if (c == '"' || c == '\\') {
             out += '\\';
             out += c;
+            ++i;
         } else if (u < 0x20) {
             char buf[8];
             std::snprintf(buf, sizeof buf, "\\u%04x", u);
             out += buf;
+            ++i;
+        } else if (const auto n = utf8_sequence(text.substr(i)); n > 0) {
+            out.append(text.substr(i, n));
+            i += n;
         } else {
-            out += c;
+            out += "\\ufffd";  // a file name is bytes; JSON text must be UTF-8
+            ++i;
         }
     }
     return out;
@@ -68,13 +115,13 @@ const char* key_name(SortKey key) {
 
 ListingOrder listing_order(std::string_view query) {
     ListingOrder order;
-    const auto sort = query_value(query, "sort");
+    const auto sort = query_parameter(query, "sort");
     if (sort == "size") {
         order.key = SortKey::size;
     } else if (sort == "date") {
         order.key = SortKey::date;
     }
-    order.descending = query_value(query, "order") == "desc";
+    order.descending = query_parameter(query, "order") == "desc";
     return order;
 }
 

@@ -241,6 +241,8 @@ net::awaitable<bool> HttpConnection::discard_body(const Request& request) {
     }
     ChunkedDecoder chunked(config.limits.max_body, config.limits.max_request_line);
     std::uint64_t remaining = request.content_length;
+    // The whole body, which is only dropped, gets one header_timeout: a deadline renewed by
+    // every byte would let a client trickling a body hold the connection for ever (slowloris).
     set_deadline(config.header_timeout);
     while (!closed_) {
         const std::string_view available(buffer_.data() + begin_, end_ - begin_);
@@ -270,7 +272,6 @@ net::awaitable<bool> HttpConnection::discard_body(const Request& request) {
             }
             co_return false;
         }
-        set_deadline(config.header_timeout);  // a body may take long, as long as it moves
     }
     co_return false;
 }

@@ -76,9 +76,22 @@ std::vector<DirEntry> read_directory(int dir_fd, bool dotfiles) {
     return entries;
 }
 
+/// Dotfiles are hidden, except RFC 8615's /.well-known/ at the root (ACME challenges,
+/// security.txt): what nginx users write `location ~ /\.(?!well-known)` for. Dot names inside
+/// it stay hidden.
+bool hidden(std::string_view path) {
+    constexpr std::string_view kWellKnown = "/.well-known";
+    if (path.starts_with(kWellKnown) &&
+        (path.size() == kWellKnown.size() || path[kWellKnown.size()] == '/')) {
+        path.remove_prefix(kWellKnown.size());
+    }
+    return has_dot_segment(path);
+}
+
 bool wants_json(const Request& request, std::string_view query) {
-    if (query.find("format=json") != std::string_view::npos) {
-        return true;
+    const auto format = query_parameter(query, "format");
+    if (!format.empty()) {
+        return format == "json";  // ?format=html asks for HTML whatever Accept says
     }
     const auto accept = request.joined("accept");
     return accept.find("application/json") != std::string::npos &&
@@ -149,7 +162,7 @@ Response StaticFiles::respond(const Request& request) const {
     if (const int status = parse_target(request.target, target)) {
         return error_response(status);
     }
-    if (!config_.dotfiles && has_dot_segment(target.path)) {
+    if (!config_.dotfiles && hidden(target.path)) {
         return error_response(404);
     }
     const int root = root_for(request, target.authority);
@@ -195,14 +208,13 @@ Response StaticFiles::serve_directory(const Request& request, int root, const st
         return error_response(403);
     }
     auto entries = read_directory(dir_fd, config_.dotfiles);
+    const auto order = listing_order(query);
+    sort_entries(entries, order);
     Response r;
     if (wants_json(request, query)) {
-        sort_entries(entries, ListingOrder{});
         r.add_header("Content-Type", "application/json");
         r.set_text_body(render_json_listing(entries));
     } else {
-        const auto order = listing_order(query);
-        sort_entries(entries, order);
         r.add_header("Content-Type", "text/html; charset=utf-8");
         r.set_text_body(render_html_listing(path, entries, order));
     }

@@ -44,6 +44,13 @@ TEST(ContentCoding, QValuesAndTies) {
     EXPECT_EQ(order("gzip;q=0.5, identity;q=0.5"), Names{"gzip"});
     EXPECT_EQ(order("gzip;q=2"), Names{});  // invalid q: member ignored
     EXPECT_EQ(order("GZIP;Q=0.8"), Names{"gzip"});
+    // q=0 means "not acceptable", for a coding and for identity alike (RFC 9110 §12.4.2).
+    EXPECT_EQ(order("gzip;q=0"), Names{});
+    EXPECT_EQ(order("gzip;q=0.000, br;q=0.001"), Names{"br"});
+    EXPECT_EQ(order("identity;q=0"), Names{});  // no coding named: nothing to prefer
+    EXPECT_EQ(order("identity;q=0, gzip;q=0.1, zstd;q=0.2"), (Names{"zstd", "gzip"}));
+    EXPECT_EQ(order("*;q=0, br"), Names{"br"});
+    EXPECT_EQ(order("*;q=0.3, identity;q=0.5"), Names{});
 }
 
 TEST(MimeTypes, BuiltInSystemAndOverrides) {
@@ -86,6 +93,31 @@ TEST(Autoindex, EscapesNamesAndSorts) {
     EXPECT_NE(json.find("\"name\":\"c\\\"q.txt\""), std::string::npos);
     EXPECT_NE(json.find("\"type\":\"directory\""), std::string::npos);
     EXPECT_NE(json.find("\"size\":30"), std::string::npos);
+}
+
+TEST(Autoindex, JsonIsValidUtf8WhateverTheNames) {
+    const std::vector<DirEntry> entries = {
+        {"caf\xc3\xa9", false, 1, 0},       // valid UTF-8 stays
+        {"latin\xe9", false, 1, 0},         // a Latin-1 byte
+        {"over\xc0\xaf", false, 1, 0},      // an overlong '/'
+        {"surr\xed\xa0\x80", false, 1, 0},  // a UTF-16 surrogate
+        {"cut\xe2\x82", false, 1, 0},       // a truncated sequence
+        {"tab\t", false, 1, 0},
+    };
+    const auto json = render_json_listing(entries);
+    EXPECT_NE(json.find("\"caf\xc3\xa9\""), std::string::npos);
+    EXPECT_NE(json.find("\"latin\\ufffd\""), std::string::npos);
+    EXPECT_NE(json.find("\"over\\ufffd\\ufffd\""), std::string::npos);
+    EXPECT_NE(json.find("\"surr\\ufffd\\ufffd\\ufffd\""), std::string::npos);
+    EXPECT_NE(json.find("\"cut\\ufffd\\ufffd\""), std::string::npos);
+    EXPECT_NE(json.find("\"tab\\u0009\""), std::string::npos);
+}
+
+TEST(Autoindex, QueryParameter) {
+    EXPECT_EQ(query_parameter("a=1&sort=size&b", "sort"), "size");
+    EXPECT_EQ(query_parameter("xsort=size", "sort"), "");
+    EXPECT_EQ(query_parameter("sort", "sort"), "");
+    EXPECT_EQ(query_parameter("", "sort"), "");
 }
 
 TEST(AccessLog, CombinedFormatEscapes) {

@@ -86,6 +86,17 @@ TEST_F(StaticFilesTest, DotfilesWhenEnabled) {
     EXPECT_EQ(get("/.secret").status, 200);
 }
 
+TEST_F(StaticFilesTest, WellKnownIsServedWithoutDotfiles) {
+    dir_.write("www/.well-known/acme-challenge/token", "proof");
+    dir_.write("www/.well-known/.hidden", "h");
+    dir_.write("www/.well-knownx", "x");
+    EXPECT_EQ(get("/.well-known/acme-challenge/token").status, 200);
+    EXPECT_EQ(get("/.well-known").status, 301);
+    EXPECT_EQ(get("/.well-known/.hidden").status, 404);
+    EXPECT_EQ(get("/.well-knownx").status, 404);
+    EXPECT_EQ(get("/sub/.well-known/x").status, 404);
+}
+
 TEST_F(StaticFilesTest, Options) {
     auto r = get("*", {}, "OPTIONS");
     EXPECT_EQ(r.status, 200);
@@ -116,6 +127,30 @@ TEST_F(StaticFilesTest, Autoindex) {
     EXPECT_EQ(header(json, "Content-Type"), "application/json");
     EXPECT_NE(json.body[0].text.find("\"name\":\"sub\""), std::string::npos);
     EXPECT_EQ(header(get("/?format=json"), "Content-Type"), "application/json");
+    // Only the parameter itself counts, and it wins over Accept.
+    EXPECT_EQ(header(get("/?xformat=json"), "Content-Type"), "text/html; charset=utf-8");
+    EXPECT_EQ(header(get("/?format=html", {{"Accept", "application/json"}}), "Content-Type"),
+              "text/html; charset=utf-8");
+}
+
+TEST_F(StaticFilesTest, AutoindexSortsJsonAsAskedToo) {
+    config_.autoindex = true;
+    dir_.write("www/list/a.txt", std::string(30, 'a'));
+    dir_.write("www/list/b.txt", std::string(10, 'b'));
+    dir_.write("www/list/c.txt", std::string(20, 'c'));
+    const auto names = [](const Response& r) {
+        std::string out;
+        const auto& text = r.body.at(0).text;
+        for (auto at = text.find("\"name\":\""); at != std::string::npos;
+             at = text.find("\"name\":\"", at + 1)) {
+            out += text[at + 8];
+        }
+        return out;
+    };
+    EXPECT_EQ(names(get("/list/?format=json")), "abc");
+    EXPECT_EQ(names(get("/list/?format=json&sort=size")), "bca");
+    EXPECT_EQ(names(get("/list/?sort=size&order=desc&format=json")), "acb");
+    EXPECT_EQ(names(get("/list/?sort=name&order=desc", {{"Accept", "application/json"}})), "cba");
 }
 
 TEST_F(StaticFilesTest, Conditionals) {
