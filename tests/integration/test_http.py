@@ -78,6 +78,8 @@ class HttpModuleTest(unittest.TestCase):
         other = os.path.join(base, "other")
         os.makedirs(os.path.join(cls.root, "sub"))
         os.makedirs(os.path.join(cls.root, "noindex"))
+        os.makedirs(os.path.join(cls.root, "listing", "zdir"))
+        os.makedirs(os.path.join(cls.root, ".well-known", "acme-challenge"))
         os.makedirs(other)
         cls.files = {
             "empty.bin": b"",
@@ -91,18 +93,33 @@ class HttpModuleTest(unittest.TestCase):
             ".hidden": b"hidden",
             "hello.txt": b"hello world",
             "app.js": b"console.log('hello');\n" * 20,
+            "mod.wasm": b"\0asm",
+            "notes.foo": b"foo",
+            "doc.odt": b"odt",
+            ".well-known/acme-challenge/token": b"proof",
+            # Sizes and dates in different orders, to see each sort key at work.
+            "listing/b.txt": b"b" * 30,
+            "listing/a.txt": b"a" * 10,
+            "listing/c.txt": b"c" * 20,
         }
         for name, content in cls.files.items():
             with open(os.path.join(cls.root, name), "wb") as f:
                 f.write(content)
         with open(os.path.join(cls.root, "app.js.gz"), "wb") as f:
             f.write(gzip.compress(cls.files["app.js"]))
+        # The server never looks inside a sibling: these stand for brotli and zstd output.
+        for suffix in ("br", "zst"):
+            with open(os.path.join(cls.root, "app.js." + suffix), "wb") as f:
+                f.write(suffix.encode() * 3)
+        for name, mtime in (("a.txt", 3000), ("b.txt", 1000), ("c.txt", 2000)):
+            os.utime(os.path.join(cls.root, "listing", name), (mtime, mtime))
         with open(os.path.join(base, "secret.txt"), "wb") as f:
             f.write(b"outside the root")
         with open(os.path.join(other, "hello.txt"), "wb") as f:
             f.write(b"other host")
         os.symlink(os.path.join(base, "secret.txt"), os.path.join(cls.root, "escape.txt"))
         os.symlink("hello.txt", os.path.join(cls.root, "link.txt"))
+        os.symlink(base, os.path.join(cls.root, "updir"))  # a directory outside the root
         cls.access_log = os.path.join(base, "access.log")
         cls.port, cls.port2, cls.port3 = free_ports(3)
         services = """
@@ -127,6 +144,7 @@ class HttpModuleTest(unittest.TestCase):
                 autoindex: true
                 dotfiles: true
                 precompressed: true
+                mime_types: {{ wasm: application/x-portd-wasm, FOO: text/x-foo }}
                 vhosts: {{ other.example: {other} }}
                 access_log: "off"
             tiny:
@@ -201,10 +219,35 @@ class HttpModuleTest(unittest.TestCase):
         status, headers, _ = self.get("/sub")
         self.assertEqual(status, 301)
         self.assertEqual(headers["location"], "/sub/")
+        status, headers, _ = self.get("/sub?a=1&b=%20")
+        self.assertEqual((status, headers["location"]), (301, "/sub/?a=1&b=%20"))
         self.assertEqual(self.get("/sub/")[2], self.files["sub/index.html"])
         self.assertEqual(self.get("/hello.txt")[1]["content-type"], "text/plain")
         self.assertEqual(self.get("/one.bin")[1]["content-type"], "application/octet-stream")
         self.assertEqual(self.get("/link.txt")[2], b"hello world")
+
+    def test_mime_types_built_in_manifest_and_system(self):
+        # Built in, then the manifest's mime_types (case-insensitive extension; it overrides the
+        # built-in wasm), then /etc/mime.types for what neither knows.
+        self.assertEqual(self.get("/app.js", port=self.port2)[1]["content-type"],
+                         "application/javascript")
+        self.assertEqual(self.get("/mod.wasm")[1]["content-type"], "application/wasm")
+        self.assertEqual(self.get("/mod.wasm", port=self.port2)[1]["content-type"],
+                         "application/x-portd-wasm")
+        self.assertEqual(self.get("/notes.foo", port=self.port2)[1]["content-type"], "text/x-foo")
+        self.assertEqual(self.get("/notes.foo")[1]["content-type"], "application/octet-stream")
+        system = None
+        try:
+            with open("/etc/mime.types", encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    words = line.split()
+                    if words and not words[0].startswith("#") and "odt" in words[1:]:
+                        system = words[0]
+        except OSError:
+            pass
+        if system is None:
+            self.skipTest("/etc/mime.types does not map .odt")
+        self.assertEqual(self.get("/doc.odt")[1]["content-type"], system)
 
     # -- the jail ---------------------------------------------------------------------------
 
@@ -223,6 +266,21 @@ class HttpModuleTest(unittest.TestCase):
         self.assertNotIn(b"outside", body)
         self.assertEqual(self.get("/.hidden")[0], 404)
         self.assertEqual(self.get("/sub/%2e%2e/hello.txt")[2], b"hello world")
+        # Decoded once: %252e is the three characters "%2e", a name that does not exist.
+        status, _, body = self.get("/%252e%252e/secret.txt")
+        self.assertEqual(status, 404)
+        self.assertNotIn(b"outside", body)
+        # A symlinked directory that leads out of the root.
+        status, _, body = self.get("/updir/secret.txt")
+        self.assertEqual(status, 403)
+        self.assertNotIn(b"outside", body)
+        self.assertEqual(raw_status(self.port, b"GET http://t/../secret.txt HTTP/1.1\r\n"
+                                               b"Host: t\r\n\r\n"), 400)
+        self.assertEqual(raw_status(self.port, b"GET /%2e%2e%2fsecret.txt HTTP/1.1\r\n"
+                                               b"Host: t\r\n\r\n"), 400)
+
+    def test_well_known_is_served_with_dotfiles_off(self):
+        self.assertEqual(self.get("/.well-known/acme-challenge/token")[:3:2], (200, b"proof"))
 
     # -- status codes -----------------------------------------------------------------------
 
@@ -253,6 +311,12 @@ class HttpModuleTest(unittest.TestCase):
         (status, headers, _), = raw_exchange(p, b"OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n")
         self.assertEqual(status, 200)
         self.assertEqual(headers["allow"], "GET, HEAD, OPTIONS")
+        (status, headers, body), = raw_exchange(p, b"OPTIONS /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+        self.assertEqual((status, headers["allow"], headers["content-length"], body),
+                         (200, "GET, HEAD, OPTIONS", "0", b""))
+        # A chunked body over max_body (64k here) is refused as it arrives.
+        self.assertEqual(raw_status(p, b"GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked"
+                                       b"\r\n\r\n20000\r\n" + b"x" * 1000), 413)
 
     def test_malformed_request_closes_connection(self):
         with connect(self.port) as s:
@@ -275,6 +339,17 @@ class HttpModuleTest(unittest.TestCase):
         self.assertEqual(self.get("/hello.txt", {"If-Match": etag})[0], 200)
         self.assertEqual(self.get("/hello.txt", {
             "If-Unmodified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"})[0], 412)
+        # RFC 9110 §13.2.2 order: If-Match, else If-Unmodified-Since; then If-None-Match, else
+        # If-Modified-Since.
+        self.assertEqual(self.get("/hello.txt", {"If-Match": etag, "If-None-Match": etag})[0], 304)
+        self.assertEqual(self.get("/hello.txt", {"If-Match": '"nope"',
+                                                 "If-None-Match": etag})[0], 412)
+        self.assertEqual(self.get("/hello.txt", {
+            "If-Unmodified-Since": "Thu, 01 Jan 1970 00:00:00 GMT",
+            "If-None-Match": etag})[0], 412)
+        self.assertEqual(self.get("/hello.txt", {
+            "If-Match": etag, "If-Unmodified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"})[0], 200)
+        self.assertEqual(self.get("/hello.txt", {"If-None-Match": etag}, method="HEAD")[0], 304)
 
     def test_ranges(self):
         data = self.files["64k.bin"]
@@ -324,6 +399,15 @@ class HttpModuleTest(unittest.TestCase):
         self.assertEqual([r[0] for r in responses], [200, 200, 404])
         self.assertEqual(responses[0][2], b"hello world")
         self.assertEqual(responses[1][2], b"x")
+        # A large file first (sent with sendfile) must not let the small ones overtake it.
+        with connect(self.port) as s:
+            s.sendall(b"GET /10m.bin HTTP/1.1\r\nHost: t\r\n\r\n"
+                      b"GET /one.bin HTTP/1.1\r\nHost: t\r\n\r\n"
+                      b"GET /64k.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=0-2\r\n\r\n")
+            reader = s.makefile("rb")
+            bodies = [read_response(reader)[2] for _ in range(3)]
+            reader.close()
+        self.assertEqual(bodies, [self.files["10m.bin"], b"x", self.files["64k.bin"][:3]])
 
     def test_request_bodies_are_discarded(self):
         smuggled = b"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -338,6 +422,42 @@ class HttpModuleTest(unittest.TestCase):
         self.assertEqual([r[0] for r in responses], [200, 200, 405, 200])
         self.assertEqual(responses[1][2], b"x")
         self.assertEqual(responses[3][2], b"hello world")
+        # HEAD with bodies, both framings; then a GET that must be read as itself.
+        with connect(self.port) as s:
+            s.sendall(b"HEAD /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n"
+                      % len(smuggled) + smuggled +
+                      b"HEAD /one.bin HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      b"%x\r\n" % len(smuggled) + smuggled + b"\r\n0\r\n\r\n"
+                      b"GET /one.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+            reader = s.makefile("rb")
+            first = read_response(reader, head_only=True)
+            second = read_response(reader, head_only=True)
+            third = read_response(reader)
+            reader.close()
+        self.assertEqual((first[0], first[1]["content-length"]), (200, "11"))
+        self.assertEqual((second[0], second[1]["content-length"]), (200, "1"))
+        self.assertEqual(third[:3:2], (200, b"x"))
+
+    def test_trickled_body_is_cut_off(self):
+        # A body is dropped, and the whole of it gets one header timeout: a client sending a
+        # byte now and then cannot hold the connection by it.
+        with connect(self.port) as s:
+            s.sendall(b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n")
+            start = time.monotonic()
+            s.settimeout(0.25)
+            data = b""
+            while time.monotonic() - start < HEADER_TIMEOUT + 4:
+                try:
+                    s.sendall(b"x")
+                    data = s.recv(4096)
+                    break
+                except socket.timeout:
+                    continue
+                except OSError:
+                    break
+            elapsed = time.monotonic() - start
+        self.assertLess(elapsed, HEADER_TIMEOUT + 1.5)
+        self.assertTrue(data.startswith(b"HTTP/1.1 408 "), data[:40])
 
     def test_expect_continue(self):
         with connect(self.port) as s:
@@ -354,13 +474,15 @@ class HttpModuleTest(unittest.TestCase):
             s.sendall(b"GET /hello.txt HTTP/1.0\r\n\r\n")
             data = recv_all(s)  # the server closes
         self.assertTrue(data.startswith(b"HTTP/1.1 200 OK"))
+        self.assertIn(b"Connection: close\r\n", data)
         self.assertTrue(data.endswith(b"hello world"))
         with connect(self.port) as s:
             s.sendall(b"GET /hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
                       b"GET /one.bin HTTP/1.0\r\n\r\n")
             data = recv_all(s)
         self.assertEqual(data.count(b"HTTP/1.1 200 OK"), 2)
-        self.assertIn(b"Connection: keep-alive", data)
+        self.assertEqual(data.count(b"Connection: keep-alive\r\n"), 1)
+        self.assertEqual(data.count(b"Connection: close\r\n"), 1)  # the second asked for none
         with connect(self.port) as s:
             s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
                       b"GET /one.bin HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -398,13 +520,13 @@ class HttpModuleTest(unittest.TestCase):
         result = {}
 
         def slow_client():
-            # One header byte every 0.25 s: each byte would reset a per-read timeout, so only
-            # a deadline for the whole head ends this. Cut off = the 408 or EOF arrives.
+            # One header byte a second: each byte would reset a per-read timeout, so only a
+            # deadline for the whole head ends this. Cut off = the 408 or EOF arrives.
             s = connect(self.port, timeout=2)
             start = time.monotonic()
             result["cut_after"] = None
             try:
-                s.settimeout(0.25)
+                s.settimeout(1.0)
                 for byte in b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nX-Slow: " + b"a" * 200:
                     if stop.is_set():
                         break
@@ -493,6 +615,34 @@ class HttpModuleTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(self.get("/.hidden", port=self.port2)[2], b"hidden")  # dotfiles: true
 
+    def test_autoindex_sorting(self):
+        # listing/: a.txt 10 B newest, b.txt 30 B oldest, c.txt 20 B; zdir/ always first.
+        def html_order(query):
+            status, _, body = self.get("/listing/" + query, port=self.port2)
+            self.assertEqual(status, 200)
+            text = body.decode()
+            names = ["zdir/", "a.txt", "b.txt", "c.txt"]
+            positions = {n: text.index('href="%s"' % n) for n in names}
+            return [n for n in sorted(names, key=positions.get)]
+
+        def json_order(query, headers=None):
+            status, headers, body = self.get("/listing/" + query, headers, port=self.port2)
+            self.assertEqual(headers["content-type"], "application/json")
+            return [e["name"] for e in json.loads(body)]
+
+        self.assertEqual(html_order(""), ["zdir/", "a.txt", "b.txt", "c.txt"])
+        self.assertEqual(html_order("?sort=name&order=desc"), ["zdir/", "c.txt", "b.txt", "a.txt"])
+        self.assertEqual(html_order("?sort=size"), ["zdir/", "a.txt", "c.txt", "b.txt"])
+        self.assertEqual(html_order("?sort=size&order=desc"), ["zdir/", "b.txt", "c.txt", "a.txt"])
+        self.assertEqual(html_order("?sort=date"), ["zdir/", "b.txt", "c.txt", "a.txt"])
+        self.assertEqual(html_order("?sort=date&order=desc"), ["zdir/", "a.txt", "c.txt", "b.txt"])
+        self.assertEqual(json_order("?format=json&sort=size"), ["zdir", "a.txt", "c.txt", "b.txt"])
+        self.assertEqual(json_order("?sort=date&order=desc", {"Accept": "application/json"}),
+                         ["zdir", "a.txt", "c.txt", "b.txt"])
+        entries = json.loads(self.get("/listing/?format=json", port=self.port2)[2])
+        self.assertEqual(entries[1], {"name": "a.txt", "type": "file", "size": 10,
+                                      "mtime": "1970-01-01T00:50:00Z"})
+
     def test_precompressed_sibling(self):
         status, headers, body = self.get("/app.js", {"Accept-Encoding": "br;q=0.9, gzip"},
                                          port=self.port2)
@@ -503,7 +653,53 @@ class HttpModuleTest(unittest.TestCase):
         self.assertEqual(gzip.decompress(body), self.files["app.js"])
         status, headers, body = self.get("/app.js", port=self.port2)
         self.assertNotIn("content-encoding", headers)
+        self.assertEqual(headers["vary"], "Accept-Encoding")
         self.assertEqual(body, self.files["app.js"])
+
+    def test_precompressed_q_values(self):
+        def coding(accept, method="GET"):
+            status, headers, body = self.get("/app.js", {"Accept-Encoding": accept},
+                                             method=method, port=self.port2)
+            self.assertEqual(status, 200)
+            self.assertEqual(headers["vary"], "Accept-Encoding")
+            self.assertEqual(headers["content-type"], "application/javascript")
+            name = headers.get("content-encoding", "identity")
+            if method == "GET":
+                expected = {"br": b"brbrbr", "zstd": b"zstzstzst", "identity": self.files["app.js"]}
+                if name in expected:
+                    self.assertEqual(body, expected[name], accept)
+            return name
+
+        self.assertEqual(coding("gzip, deflate, br, zstd"), "br")  # a tie: the smallest
+        self.assertEqual(coding("zstd"), "zstd")
+        self.assertEqual(coding("br;q=0.5, zstd;q=0.8, gzip;q=0.7"), "zstd")
+        self.assertEqual(coding("br;q=0, gzip"), "gzip")
+        self.assertEqual(coding("gzip;q=0"), "identity")
+        self.assertEqual(coding("*;q=0"), "identity")  # nothing else is available
+        self.assertEqual(coding("identity;q=0, gzip;q=0.5"), "gzip")
+        self.assertEqual(coding("gzip;q=0.5, identity"), "identity")
+        self.assertEqual(coding("*"), "br")
+        self.assertEqual(coding("*, br;q=0"), "zstd")
+        self.assertEqual(coding("br", method="HEAD"), "br")
+        # Each variant has its own validator; a 304 for one carries Vary too.
+        tags = {c: self.get("/app.js", {"Accept-Encoding": c}, port=self.port2)[1]["etag"]
+                for c in ("br", "gzip", "identity")}
+        self.assertEqual(len(set(tags.values())), 3)
+        status, headers, body = self.get(
+            "/app.js", {"Accept-Encoding": "gzip", "If-None-Match": tags["gzip"]}, port=self.port2)
+        self.assertEqual((status, headers["vary"], headers["etag"], body),
+                         (304, "Accept-Encoding", tags["gzip"], b""))
+        self.assertEqual(self.get("/app.js", {"Accept-Encoding": "br",
+                                              "If-None-Match": tags["gzip"]}, port=self.port2)[0],
+                         200)
+        # A range applies to the bytes sent, here the gzip file.
+        status, headers, body = self.get("/app.js", {"Accept-Encoding": "gzip",
+                                                     "Range": "bytes=0-9"}, port=self.port2)
+        self.assertEqual(status, 206)
+        self.assertEqual(headers["content-encoding"], "gzip")
+        self.assertEqual(headers["content-range"], "bytes 0-9/%d" % os.path.getsize(
+            os.path.join(self.root, "app.js.gz")))
+        self.assertEqual(len(body), 10)
 
     def test_virtual_host(self):
         self.assertEqual(self.get("/hello.txt", {"Host": "other.example"}, port=self.port2)[2],
@@ -528,6 +724,29 @@ class HttpModuleTest(unittest.TestCase):
         self.assertIsNotNone(line)
         self.assertRegex(line, r'^127\.0\.0\.1 - - \[[^]]+\] "GET /hello\.txt\?from=log HTTP/1\.1" '
                                r'200 11 "http://r/" "log-test"\n$')
+
+    def test_access_log_file_reopened_after_rotation(self):
+        # logrotate without copytruncate: the file is renamed, the server must notice by itself.
+        self.get("/hello.txt?before=rotation")
+        rotated = self.access_log + ".1"
+        os.rename(self.access_log, rotated)
+        try:
+            line = None
+            deadline = time.monotonic() + 6
+            n = 0
+            while time.monotonic() < deadline and line is None:
+                n += 1
+                self.get("/hello.txt?after=rotation%d" % n)
+                if os.path.exists(self.access_log):
+                    with open(self.access_log, encoding="utf-8") as f:
+                        line = next((l for l in f if "after=rotation" in l), None)
+                time.sleep(0.2)
+            self.assertIsNotNone(line, "no new access log file after the rename")
+            with open(rotated, encoding="utf-8") as f:
+                self.assertIn("before=rotation", f.read())
+        finally:
+            if os.path.exists(rotated):
+                os.remove(rotated)
 
 
 class HttpCheckTest(unittest.TestCase):
@@ -560,6 +779,75 @@ class HttpCheckTest(unittest.TestCase):
             """.format(port=free_ports(1)[0], root=root)
             rc, out, err = run_portd(["--check"], manifest_text(services))
             self.assertEqual(rc, 0, err)
+
+
+def tracer_of(pid):
+    """The TracerPid of `pid` (0: not traced)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("TracerPid:"):
+                return int(line.split()[1])
+    return 0
+
+
+@unittest.skipUnless(shutil.which("strace"), "strace is not installed")
+class HttpSendfileTest(unittest.TestCase):
+    """File bodies go out through sendfile(2), never through a user-space buffer."""
+
+    def test_file_bodies_leave_through_sendfile(self):
+        with tempfile.TemporaryDirectory(prefix="portd-http-") as base:
+            root = os.path.join(base, "www")
+            os.makedirs(root)
+            big = os.urandom(4 * 1024 * 1024)
+            with open(os.path.join(root, "big.bin"), "wb") as f:
+                f.write(big)
+            (port,) = free_ports(1)
+            services = """
+                web:
+                  module: http
+                  listen: ["127.0.0.1:{port}"]
+                  threads: 2
+                  options: {{ root: {root}, access_log: "off" }}
+            """.format(port=port, root=root)
+            trace = os.path.join(base, "trace.txt")
+            with PortdProcess(services=services) as portd:
+                (worker,) = portd.worker_pids()["web"]
+                tracer = subprocess.Popen(
+                    ["strace", "-f", "-qq", "-e", "signal=none", "-o", trace,
+                     "-e", "trace=sendfile,write,writev,send,sendto,sendmsg", "-p", str(worker)],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                try:
+                    deadline = time.monotonic() + 10
+                    while tracer_of(worker) != tracer.pid and time.monotonic() < deadline:
+                        if tracer.poll() is not None:
+                            self.skipTest("strace cannot attach here: " +
+                                          tracer.stderr.read().decode(errors="replace")[:200])
+                        time.sleep(0.05)
+                    self.assertEqual(tracer_of(worker), tracer.pid)
+                    time.sleep(0.2)  # the worker's other threads are attached right after
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    conn.request("GET", "/big.bin")
+                    response = conn.getresponse()
+                    self.assertEqual((response.status, response.read()), (200, big))
+                    conn.close()
+                finally:
+                    tracer.terminate()
+                    tracer.wait(10)
+                    tracer.stderr.close()
+            sent_by_sendfile = 0
+            written = 0
+            with open(trace) as f:
+                for line in f:
+                    name, _, rest = line.partition(" ")[2].lstrip().partition("(")
+                    result = rest.rsplit("= ", 1)[-1].split()[0] if "= " in rest else ""
+                    if not result.lstrip("-").isdigit() or int(result) <= 0:
+                        continue
+                    if name == "sendfile":
+                        sent_by_sendfile += int(result)
+                    else:
+                        written += int(result)
+            self.assertEqual(sent_by_sendfile, len(big))
+            self.assertLess(written, 4096)  # the response head only
 
 
 class HttpDrainTest(unittest.TestCase):
