@@ -32,10 +32,19 @@ trap 'rm -f "$files"' EXIT
 git ls-files --cached --others --exclude-standard -z | tr '\0' '\n' |
   while IFS= read -r f; do [ -f "$f" ] && printf '%s\n' "$f"; done >"$files"
 
+lint() {
+  [ "${LINTIAN:-1}" != 0 ] || return 0
+  # Errors fail the build; the warnings kept on purpose are listed in packaging/README.md
+  # and overridden in debian/portd.lintian-overrides.
+  lintian --fail-on error --display-info "$deb" ||
+    { echo "build-deb: lintian reported errors" >&2; exit 1; }
+}
+
 if [ -f "$deb" ] && [ "${FORCE:-0}" != 1 ]; then
   newer=$(while IFS= read -r f; do [ "$f" -nt "$deb" ] && echo "$f"; done <"$files" | head -1)
   if [ -z "$newer" ]; then
     echo "build-deb: $deb is newer than every source file (FORCE=1 rebuilds)"
+    lint
     exit 0
   fi
 fi
@@ -46,7 +55,6 @@ mkdir -p "$src"
 tar -cf - -T "$files" | tar -xf - -C "$src"
 rm -rf "$src/debian"
 cp -a packaging/debian "$src/debian"
-rm -f "$out"/portd_*.deb "$out"/portd-dbgsym_*.deb "$out"/portd_*.changes "$out"/portd_*.buildinfo
 
 : "${DEB_BUILD_OPTIONS:=nocheck parallel=$(nproc)}"
 export DEB_BUILD_OPTIONS
@@ -59,10 +67,8 @@ start=$(date +%s)
 }
 echo "build-deb: built $deb in $(( $(date +%s) - start ))s"
 rm -rf "$src"
-
-if [ "${LINTIAN:-1}" != 0 ]; then
-  # Errors fail the build; the warnings kept on purpose are listed in packaging/README.md
-  # and overridden in debian/portd.lintian-overrides.
-  lintian --fail-on error --display-info "$deb" ||
-    { echo "build-deb: lintian reported errors" >&2; exit 1; }
-fi
+# Packages of other versions would only confuse `ls build-deb/portd_*.deb`.
+for old in "$out"/portd_*.deb "$out"/portd-dbgsym_*.deb "$out"/portd_*.changes "$out"/portd_*.buildinfo; do
+  case "$old" in *"_${version}_"*) ;; *) rm -f "$old" ;; esac
+done
+lint
