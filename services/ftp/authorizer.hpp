@@ -89,6 +89,7 @@ public:
     std::optional<Account> authenticate(std::string_view user, std::string_view password) const;
 
     AnonymousMode anonymous() const { return anonymous_; }
+    const std::filesystem::path& anonymous_root() const { return anonymous_root_; }
     std::size_t user_count() const { return users_.size(); }
 
 private:

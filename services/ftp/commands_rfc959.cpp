@@ -48,7 +48,9 @@ net::awaitable<void> cmd_pass(Session& s, std::string argument) {
         co_return;
     }
     const std::string user = std::exchange(st.pending_user, {});
-    auto account = s.service().authorizer().authenticate(user, argument);
+    // Each attempt looks at the users file again, so edits count without a restart.
+    const auto authorizer = s.service().authorizer();
+    auto account = authorizer->authenticate(user, argument);
     if (account) {
         Vfs vfs;
         if (const int err = Vfs::open_root(account->home, vfs); err != 0) {

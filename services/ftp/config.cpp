@@ -2,10 +2,7 @@
 
 #include <portd/options.hpp>
 
-#include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace portd::ftp {
 
@@ -60,27 +57,26 @@ void parse_address_option(OptionReader& opts, FtpConfig& config) {
     }
 }
 
-std::vector<UserEntry> read_users(OptionReader& opts, const fs::path& file) {
-    std::ifstream in(file);
-    if (!in) {
-        opts.problem_at("users_file", "cannot read " + file.string() + ": " + std::strerror(errno));
+std::vector<UserEntry> read_users(OptionReader& opts, const fs::path& file,
+                                  FileIdentity& identity) {
+    auto snapshot = read_users_file(file);
+    if (snapshot.error != 0) {
+        opts.problem_at("users_file",
+                        "cannot read " + file.string() + ": " + std::strerror(snapshot.error));
         return {};
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    std::vector<UsersFileProblem> problems;
-    auto users = parse_users_file(text.str(), file.parent_path(), problems);
-    for (const auto& p : problems) {
+    identity = snapshot.identity;
+    for (const auto& p : snapshot.problems) {
         opts.problem_at("users_file",
                         file.string() + ":" + std::to_string(p.line) + ": " + p.message);
     }
-    for (const auto& user : users) {
+    for (const auto& user : snapshot.users) {
         if (!directory_exists(user.home)) {
             opts.problem_at("users_file", file.string() + ": the home of '" + user.name + "', " +
                                               user.home.string() + ", is not a directory");
         }
     }
-    return users;
+    return std::move(snapshot.users);
 }
 
 }  // namespace
@@ -104,7 +100,7 @@ FtpConfig load_config(const ServiceContext& context, Authorizer& authorizer) {
     config.users_file = opts.optional_path("users_file", context.base_dir);
     std::vector<UserEntry> users;
     if (config.users_file) {
-        users = read_users(opts, *config.users_file);
+        users = read_users(opts, *config.users_file, config.users_file_identity);
     }
     // A misspelt anonymous value is reported once, by choice(), not again here.
     std::string spelt = "off";

@@ -9,7 +9,13 @@ namespace portd::ftp {
 
 ServiceState::ServiceState(FtpConfig config, Authorizer authorizer, const ServiceContext& context)
     : config_(std::move(config)),
-      authorizer_(std::move(authorizer)),
+      users_(std::make_shared<const Authorizer>(std::move(authorizer)), config_.users_file,
+             config_.users_file_identity,
+             [log = context.log](bool error, const std::string& message) {
+                 if (log) {
+                     log->log(error ? spdlog::level::err : spdlog::level::info, "ftp: {}", message);
+                 }
+             }),
       log_(context.log),
       events_(context.events) {
     if (config_.xferlog && !context.check_only) {

@@ -6,6 +6,7 @@
 #include "ftp/authorizer.hpp"
 #include "ftp/command_table.hpp"
 #include "ftp/config.hpp"
+#include "ftp/users_file.hpp"
 #include "ftp/xferlog.hpp"
 
 #include <portd/module.hpp>
@@ -26,7 +27,8 @@ public:
     ServiceState(FtpConfig config, Authorizer authorizer, const ServiceContext& context);
 
     const FtpConfig& config() const { return config_; }
-    const Authorizer& authorizer() const { return authorizer_; }
+    /// The authorizer for a login attempt: re-reads the users file first if it changed.
+    std::shared_ptr<const Authorizer> authorizer() { return users_.current(); }
     const CommandTable& commands() const { return commands_; }
     spdlog::logger& log() { return *log_; }
 
@@ -50,7 +52,7 @@ private:
     std::vector<std::shared_ptr<Session>> snapshot();
 
     FtpConfig config_;
-    Authorizer authorizer_;
+    UsersFileWatcher users_;
     CommandTable commands_;
     std::shared_ptr<spdlog::logger> log_;
     std::shared_ptr<EventLog> events_;

@@ -846,6 +846,74 @@ class Ipv6Test(unittest.TestCase):
             ftp.quit()
 
 
+class UsersFileReloadTest(FtpTestCase):
+    """The users file is looked at before every login: edits count without a restart."""
+
+    def write_users(self, text, rename=False):
+        if rename:  # as editors that save to a new file and rename it do
+            with open(self.tree.users + ".new", "w") as f:
+                f.write(text)
+            os.replace(self.tree.users + ".new", self.tree.users)
+        else:
+            with open(self.tree.users, "w") as f:
+                f.write(text)
+
+    def refused(self, user, password):
+        ftp = self.client()
+        start = time.monotonic()
+        with self.assertRaises(ftplib.error_perm) as caught:
+            ftp.login(user, password)
+        self.assertEqual(str(caught.exception), "530 Login incorrect.")
+        return time.monotonic() - start
+
+    def test_add_change_and_remove_users_under_a_running_portd(self):
+        with open(self.tree.users) as f:
+            original = f.read()
+        self.addCleanup(self.write_users, original)
+        hashed = [line.split(":")[1] for line in original.splitlines()
+                  if line.startswith("alice:")][0]
+        held = self.client("alice")  # logged in before every edit below
+
+        # Add a user.
+        self.assertGreaterEqual(self.refused("carol", PASSWORD), 0.09)
+        self.write_users(original + "carol:%s:homes/bob:rw\n" % hashed)
+        carol = self.client("carol", PASSWORD)
+        self.assertEqual(carol.nlst(), ["readme.txt"])
+
+        # Change a password (a hash of the same length, written in place).
+        new_password = "n3w s3cret"
+        changed = original.replace("alice:%s:" % hashed, "alice:%s:" % crypt_hash(new_password))
+        self.assertNotEqual(changed, original)
+        self.write_users(changed + "carol:%s:homes/bob:rw\n" % hashed)
+        self.assertGreaterEqual(self.refused("alice", PASSWORD), 0.09)  # the delay still holds
+        self.client("alice", new_password)
+
+        # Remove a user (the new file renamed over the old one).
+        self.write_users(changed, rename=True)
+        self.assertGreaterEqual(self.refused("carol", PASSWORD), 0.09)
+        # An unknown user and a wrong password still look the same.
+        self.refused("alice", PASSWORD)
+
+        # The session that logged in first is unaffected by all of it.
+        self.assertEqual(held.pwd(), "/")
+        self.assertEqual(self.retr_bytes(held, "allbytes.bin"), self.tree.all_bytes)
+
+        # A version that does not parse is not used, and is reported once, with its line.
+        mark = self.portd.log_mark()
+        self.write_users(changed + "dave:%s:homes/bob:rw\nbroken line\n" % hashed)
+        for _ in range(3):
+            self.client("alice", new_password)  # the table read before still serves
+            self.refused("dave", PASSWORD)
+        needle = "%s:%d: " % (self.tree.users, changed.count("\n") + 2)
+        self.assertTrue(self.portd.wait_for_log(needle, since=mark), self.portd.stderr(mark))
+        self.assertEqual(self.portd.stderr(mark).count(self.tree.users + ":"), 1,
+                         self.portd.stderr(mark))
+
+        # Fixed: used at the next login.
+        self.write_users(changed + "dave:%s:homes/bob:rw\n" % hashed)
+        self.client("dave", PASSWORD)
+
+
 class CheckTest(unittest.TestCase):
     def test_check_reports_every_option_problem(self):
         tree = FtpTree()
