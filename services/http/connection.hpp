@@ -42,7 +42,7 @@ private:
                               std::uint64_t& body_bytes);
     net::awaitable<void> send_error(int status, const Request* request);
     net::awaitable<void> linger_close(bool after_error);
-    net::awaitable<IoResult> fill();
+    net::awaitable<IoResult> fill(Request* idle_request = nullptr);
 
     void set_deadline(std::chrono::milliseconds from_now);
     void close();

@@ -98,6 +98,7 @@ bool is_tchar(char c) {
 void RequestParser::reset() {
     stage_ = Stage::request_line;
     line_.clear();
+    line_.shrink_to_fit();  // frees only what a line split across reads made it grow to
     header_bytes_ = 0;
     empty_lines_ = 0;
     started_ = false;

@@ -21,29 +21,41 @@ net::awaitable<IoResult> wait(tcp::socket& socket, tcp::socket::wait_type type) 
 
 }  // namespace
 
-net::awaitable<IoResult> read_some(tcp::socket& socket, char* buffer, std::size_t size,
-                                   std::size_t& read) {
+IoResult try_read(tcp::socket& socket, char* buffer, std::size_t size, std::size_t& read) {
     read = 0;
-    while (true) {
-        if (!socket.is_open()) {
-            co_return IoResult::cancelled;
-        }
+    while (socket.is_open()) {
         const auto n = ::recv(socket.native_handle(), buffer, size, 0);
         if (n > 0) {
             read = static_cast<std::size_t>(n);
-            co_return IoResult::ok;
+            return IoResult::ok;
         }
         if (n == 0) {
-            co_return IoResult::eof;
+            return IoResult::eof;
         }
         if (errno == EINTR) {
             continue;
         }
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            co_return IoResult::error;
-        }
-        if (const auto r = co_await wait(socket, tcp::socket::wait_read); r != IoResult::ok) {
+        return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult::would_block : IoResult::error;
+    }
+    return IoResult::cancelled;
+}
+
+net::awaitable<IoResult> wait_readable(tcp::socket& socket) {
+    if (!socket.is_open()) {
+        co_return IoResult::cancelled;
+    }
+    co_return co_await wait(socket, tcp::socket::wait_read);
+}
+
+net::awaitable<IoResult> read_some(tcp::socket& socket, char* buffer, std::size_t size,
+                                   std::size_t& read) {
+    while (true) {
+        const auto r = try_read(socket, buffer, size, read);
+        if (r != IoResult::would_block) {
             co_return r;
+        }
+        if (const auto w = co_await wait(socket, tcp::socket::wait_read); w != IoResult::ok) {
+            co_return w;
         }
     }
 }

@@ -13,11 +13,18 @@
 
 namespace portd::http {
 
-enum class IoResult { ok, eof, error, cancelled };
+enum class IoResult { ok, eof, error, cancelled, would_block };
 
 /// Reads what is available (at least one byte) into `buffer`.
 net::awaitable<IoResult> read_some(tcp::socket& socket, char* buffer, std::size_t size,
                                    std::size_t& read);
+
+/// One recv(2) that never waits: `would_block` when nothing has arrived yet.
+IoResult try_read(tcp::socket& socket, char* buffer, std::size_t size, std::size_t& read);
+
+/// Waits until input (or the end of it) is there, without reading: a connection waiting for its
+/// next request then needs no buffer.
+net::awaitable<IoResult> wait_readable(tcp::socket& socket);
 
 /// Writes all of `data`; `more` tells the kernel further bytes follow at once (MSG_MORE), so
 /// a response head and the first file bytes leave in one segment. `progress` runs after every

@@ -10,7 +10,8 @@
 # portd, and averaged), with the access log off and then on:
 #   1 KiB file, keep-alive, 1 / 50 / 500 connections;  10 MiB file, keep-alive, 50 connections;
 #   1 KiB file with "Connection: close" (connection churn), 50 connections;
-# then peak RSS with 1000 idle keep-alive connections. The table goes into the HTTP section of
+# then peak RSS with 1000 idle keep-alive connections, and the memory each idle connection
+# costs (resident memory while they are held, minus before, over 1000). The table goes into the HTTP section of
 # tests/bench/RESULTS.md with the date and the commit. Loopback only; every run is bounded.
 # Never run by ctest.
 set -euo pipefail
@@ -151,19 +152,19 @@ descendants() {  # pid → pid and all its descendants
     for child in $(ps -o pid= --ppid "$pid"); do descendants "$child"; done
 }
 
-peak_rss_kib() {  # sum of VmHWM over a process tree
+tree_kib() {  # field (VmHWM: peak, VmRSS: now) pid → its sum over the process tree
     local total=0 v
-    for pid in $(descendants "$1"); do
-        v=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    for pid in $(descendants "$2"); do
+        v=$(awk -v f="$1:" '$1 == f {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
         total=$((total + ${v:-0}))
     done
     echo "$total"
 }
 
-idle_connections() {  # port count seconds: open count keep-alive connections, hold them
-    python3 - "$1" "$2" "$3" <<'EOF'
+idle_connections() {  # port count seconds readyfile: open count keep-alive connections, hold
+    python3 - "$1" "$2" "$3" "$4" <<'EOF'
 import socket, sys, time
-port, count, hold = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+port, count, hold, ready = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 socks = []
 for _ in range(count):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
@@ -185,6 +186,7 @@ for s in socks:
         if not chunk:
             break
         got += chunk
+open(ready, "w").close()  # every connection answered once, now idle
 time.sleep(hold)
 for s in socks:
     s.close()
@@ -226,9 +228,17 @@ for logmode in off on; do
         for server in portd nginx; do
             if [[ $server == portd ]]; then port=$PORTD_PORT; pid=$PORTD_PID
             else port=$NGINX_PORT; pid=$NGINX_PID; fi
-            idle_connections "$port" 1000 3
-            RESULT[$server/rss]=$(peak_rss_kib "$pid")
-            echo "$server peak RSS with 1000 idle connections: ${RESULT[$server/rss]} KiB" >&2
+            before=$(tree_kib VmRSS "$pid")
+            rm -f "$WORK/idle.ready"
+            idle_connections "$port" 1000 3 "$WORK/idle.ready" &
+            idle_pid=$!
+            for _ in $(seq 300); do [[ -e "$WORK/idle.ready" ]] && break; sleep 0.1; done
+            held=$(tree_kib VmRSS "$pid")
+            wait "$idle_pid"
+            RESULT[$server/rss]=$(tree_kib VmHWM "$pid")
+            RESULT[$server/perconn]=$(awk -v a="$held" -v b="$before" 'BEGIN { printf "%.2f", (a - b) / 1000 }')
+            echo "$server: peak RSS with 1000 idle connections ${RESULT[$server/rss]} KiB," \
+                 "${RESULT[$server/perconn]} KiB per idle connection" >&2
         done
     fi
     run_wrk "$PORTD_PORT" /1k.bin 10 >/dev/null  # warm-up
@@ -276,7 +286,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
     echo "Peak RSS with 1000 idle keep-alive connections (all processes): portd" \
          "${RESULT[portd/rss]} KiB, nginx ${RESULT[nginx/rss]} KiB" \
          "(ratio $(ratio "${RESULT[portd/rss]}" "${RESULT[nginx/rss]}"))."
-    echo "Targets: req/s ratio >= 1.0, p99 ratio <= 1.2."
+    echo "Memory per idle keep-alive connection (resident while 1000 are held, minus before," \
+         "over 1000): portd ${RESULT[portd/perconn]} KiB, nginx ${RESULT[nginx/perconn]} KiB" \
+         "(ratio $(ratio "${RESULT[portd/perconn]}" "${RESULT[nginx/perconn]}"))."
+    echo "Targets: req/s ratio >= 1.0, p99 ratio <= 1.2, memory per idle connection ratio <= 1.0."
     echo "<!-- http:end -->"
 } >"$WORK/section.md"
 
