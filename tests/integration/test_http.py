@@ -4,6 +4,7 @@ import gzip
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -836,16 +837,18 @@ class HttpSendfileTest(unittest.TestCase):
                     tracer.stderr.close()
             sent_by_sendfile = 0
             written = 0
+            # "PID name(args) = N", or a call split by another thread's:
+            # "PID name(args <unfinished ...>" then "PID <... name resumed>rest) = N".
+            call = re.compile(r"^\d+\s+(?:<\.\.\. )?(\w+)[( ].*\) += (\d+)")
             with open(trace) as f:
                 for line in f:
-                    name, _, rest = line.partition(" ")[2].lstrip().partition("(")
-                    result = rest.rsplit("= ", 1)[-1].split()[0] if "= " in rest else ""
-                    if not result.lstrip("-").isdigit() or int(result) <= 0:
+                    m = call.match(line)
+                    if m is None:
                         continue
-                    if name == "sendfile":
-                        sent_by_sendfile += int(result)
+                    if m.group(1) == "sendfile":
+                        sent_by_sendfile += int(m.group(2))
                     else:
-                        written += int(result)
+                        written += int(m.group(2))
             self.assertEqual(sent_by_sendfile, len(big))
             self.assertLess(written, 4096)  # the response head only
 
