@@ -267,6 +267,9 @@ net::awaitable<void> list_over_data(Session& s, std::string argument,
                              chunk.clear();
                              more = stream->next(chunk, kListingChunk);
                              if (chunk.empty()) {
+                                 // Nothing matched in this stretch of a large directory:
+                                 // let the other sessions of this thread run first.
+                                 co_await net::post(s.executor(), net::use_awaitable);
                                  continue;
                              }
                              result.network = co_await data.send(chunk);
@@ -325,6 +328,8 @@ net::awaitable<void> cmd_stat(Session& s, std::string argument) {
         more = stream.next(chunk, kListingChunk, " ");
         if (!chunk.empty()) {
             co_await s.send_raw(std::move(chunk));
+        } else {
+            co_await net::post(s.executor(), net::use_awaitable);  // as in list_over_data
         }
     }
     co_await s.reply(213, "End of status");

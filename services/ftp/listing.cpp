@@ -246,8 +246,10 @@ std::optional<std::time_t> parse_mdtm(std::string_view text) {
 
 namespace {
 
-// Matches one pattern element at pattern[p] against c; `next` gets the index after it.
-bool element_matches(std::string_view pattern, std::size_t p, char c, std::size_t& next) {
+// Matches one pattern element at pattern[p] against c; `next` gets the index after it and
+// `steps` grows by the work done.
+bool element_matches(std::string_view pattern, std::size_t p, char c, std::size_t& next,
+                     std::size_t& steps) {
     if (pattern[p] == '?') {
         next = p + 1;
         return true;
@@ -261,6 +263,7 @@ bool element_matches(std::string_view pattern, std::size_t p, char c, std::size_
         bool matched = false;
         bool first = true;
         for (; i < pattern.size() && (first || pattern[i] != ']'); ++i, first = false) {
+            ++steps;
             if (i + 2 < pattern.size() && pattern[i + 1] == '-' && pattern[i + 2] != ']') {
                 matched = matched || (c >= pattern[i] && c <= pattern[i + 2]);
                 i += 2;
@@ -280,15 +283,15 @@ bool element_matches(std::string_view pattern, std::size_t p, char c, std::size_
 
 }  // namespace
 
-bool glob_match(std::string_view pattern, std::string_view name) {
+bool glob_match(std::string_view pattern, std::string_view name, std::size_t budget) {
     // The classic single-backtrack-point algorithm: on a mismatch, retry from the last '*'
-    // with one more character consumed. Each name position is tried at most once per star.
+    // with one more character consumed. Each name position is tried at most once per star,
+    // and the budget caps the whole walk.
     std::size_t p = 0;
     std::size_t n = 0;
     std::size_t star = std::string_view::npos;
     std::size_t star_n = 0;
-    const std::size_t limit = (pattern.size() + 1) * (name.size() + 1) + 1;
-    for (std::size_t steps = 0; steps < limit; ++steps) {
+    for (std::size_t steps = 0; steps < budget; ++steps) {
         if (n == name.size()) {
             while (p < pattern.size() && pattern[p] == '*') {
                 ++p;
@@ -301,7 +304,7 @@ bool glob_match(std::string_view pattern, std::string_view name) {
             star_n = n;
             continue;
         }
-        if (p < pattern.size() && element_matches(pattern, p, name[n], next)) {
+        if (p < pattern.size() && element_matches(pattern, p, name[n], next, steps)) {
             p = next;
             ++n;
             continue;
@@ -312,7 +315,7 @@ bool glob_match(std::string_view pattern, std::string_view name) {
         p = star;
         n = ++star_n;
     }
-    return false;
+    return false;  // over the budget: treated as no match
 }
 
 bool has_glob(std::string_view text) {
@@ -382,12 +385,15 @@ bool ListingStream::next(std::string& out, std::size_t max_bytes, std::string_vi
         done_ = true;
         return false;
     }
-    // Bounded: each round reads up to 256 entries; the directory is finite.
-    while (out.size() < max_bytes) {
+    // Bounded: each round reads up to 256 entries, and one call looks at no more than
+    // kListingEntriesPerCall of them.
+    for (std::size_t looked = 0; out.size() < max_bytes && looked < kListingEntriesPerCall;) {
         batch_.clear();
         const bool more = reader_.next_batch(batch_, 256);
+        looked += 256;
         for (const auto& entry : batch_) {
-            if (!pattern_.empty() && !glob_match(pattern_, entry.name)) {
+            if (is_upload_temporary(entry.name) ||
+                (!pattern_.empty() && !glob_match(pattern_, entry.name))) {
                 continue;
             }
             format(entry, out, prefix);

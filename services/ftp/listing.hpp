@@ -48,16 +48,29 @@ std::string format_mdtm(std::time_t when);
 /// YYYYMMDDHHMMSS[.sss] (UTC) → time; nothing if malformed or out of range.
 std::optional<std::time_t> parse_mdtm(std::string_view text);
 
-/// Shell pattern match of one name: '*', '?', and [...] classes ("[!...]" negates). Runs in
-/// O(pattern × name) with no recursion, so no pattern can make it explode.
-bool glob_match(std::string_view pattern, std::string_view name);
+/// Most steps glob_match takes for one name: each character compared, each member of a [...]
+/// class looked at and each retry from a '*' is a step. A name that needs more does not match
+/// (vsftpd caps its matcher the same way since CVE-2011-0762). Patterns people type ("*.txt",
+/// "file0[0-3]*", "*foo*bar*") take at most a few hundred steps on the longest name (255
+/// bytes); the worst patterns of kMaxGlobPattern bytes would take millions without the cap.
+/// So a LIST of a 10,000-entry directory costs at most 50 million steps, whatever the pattern.
+inline constexpr std::size_t kGlobStepBudget = 5'000;
+
+/// Shell pattern match of one name: '*', '?', and [...] classes ("[!...]" negates). No
+/// recursion, and at most `budget` steps.
+bool glob_match(std::string_view pattern, std::string_view name,
+                std::size_t budget = kGlobStepBudget);
 
 /// True if `text` holds any of the glob characters.
 bool has_glob(std::string_view text);
 
-/// Longest glob pattern accepted; with glob_match's bound, a listing's work stays linear in
+/// Longest glob pattern accepted; with glob_match's budget, a listing's work stays linear in
 /// the directory size.
 inline constexpr std::size_t kMaxGlobPattern = 255;
+
+/// Most directory entries one ListingStream::next() call looks at, so that a pattern that
+/// matches nothing in a huge directory still returns to the event loop between calls.
+inline constexpr std::size_t kListingEntriesPerCall = 1024;
 
 /// A listing that is produced in pieces, so that a 10,000-entry directory never sits in memory:
 /// LIST/NLST/MLSD over the data connection, STAT over the control connection.
@@ -74,7 +87,8 @@ public:
     int open(const Vfs& vfs, std::string_view path);
 
     /// Appends formatted lines (each starting with `prefix`, ending in CR LF) to `out` until it
-    /// holds about `max_bytes`; false when there is nothing more.
+    /// holds about `max_bytes` or kListingEntriesPerCall entries were looked at (so `out` may
+    /// stay empty when a pattern matches nothing); false when there is nothing more.
     bool next(std::string& out, std::size_t max_bytes, std::string_view prefix = {});
 
 private:

@@ -336,6 +336,17 @@ int set_file_mode(int fd, mode_t mode) {
     return ::fchmod(fd, mode & 07777) == 0 ? 0 : errno;
 }
 
+bool is_upload_temporary(std::string_view name) {
+    constexpr std::string_view kPrefix = ".in.";
+    constexpr std::size_t kSuffix = 12;  // "%08x%04x" in create_temporary
+    if (name.size() < kPrefix.size() + 1 + 1 + kSuffix || name.substr(0, 4) != kPrefix ||
+        name[name.size() - kSuffix - 1] != '.') {
+        return false;
+    }
+    return name.substr(name.size() - kSuffix).find_first_not_of("0123456789abcdef") ==
+           std::string_view::npos;
+}
+
 int Vfs::create_temporary(std::string_view final_path, UniqueFd& out, std::string& name) const {
     UniqueFd parent;
     std::string base;

@@ -102,6 +102,10 @@ private:
     UniqueFd root_;
 };
 
+/// True for the names create_temporary() makes (".in.NAME.0123456789ab"): listings leave
+/// them out, so that no client sees, or mirrors, an upload that is still arriving.
+bool is_upload_temporary(std::string_view name);
+
 /// Copies the first `count` bytes of `from` (from offset 0) to `to` (REST+STOR and APPE keep
 /// the old content in the new temporary file). Returns an errno value.
 int copy_file_prefix(int from, int to, std::uint64_t count);

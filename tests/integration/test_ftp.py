@@ -794,6 +794,175 @@ class StatDuringTransferTest(FtpTestCase):
         ftp.voidresp()
 
 
+class AbortTest(FtpTestCase):
+    """ABOR the ways clients send it, while data moves (slowly, so that it is still moving)."""
+    extra_options = {"download_rate": "1M", "upload_rate": "1M"}
+
+    def abort_replies(self, ftp):
+        """The two replies that follow an ABOR during a transfer: 426 (the transfer), 226."""
+        first = ftp.getmultiline()
+        second = ftp.getmultiline()
+        return first[:3], second[:3]
+
+    def test_ftplib_abort_sends_abor_as_urgent_data(self):
+        ftp = self.client("alice")
+        conn = ftp.transfercmd("RETR random.bin")
+        with conn:
+            conn.recv(1000)
+            # ftplib sends "ABOR\r\n" with MSG_OOB: the LF is the urgent byte.
+            first = ftp.abort()
+            self.assertEqual(first[:3], "426")
+            self.assertEqual(ftp.getresp()[:3], "226")
+        self.assertEqual(self.retr_bytes(ftp, "allbytes.bin"), self.tree.all_bytes)
+
+    def test_telnet_ip_and_synch_as_urgent_data(self):
+        """What BSD ftp, lftp and netkit ftp send: IAC IP, then IAC DM as urgent data (the
+        Synch), then ABOR."""
+        ftp = self.client("alice")
+        conn = ftp.transfercmd("RETR random.bin")
+        with conn:
+            conn.recv(1000)
+            ftp.sock.send(b"\xff\xf4\xff", socket.MSG_OOB)
+            ftp.sock.send(b"\xf2ABOR\r\n")
+            self.assertEqual(self.abort_replies(ftp), ("426", "226"))
+        self.assertEqual(ftp.sendcmd("NOOP"), "200 NOOP ok.")
+        self.assertEqual(self.retr_bytes(ftp, "allbytes.bin"), self.tree.all_bytes)
+
+    def test_urgent_abor_of_an_upload_leaves_nothing(self):
+        ftp = self.client("alice")
+        conn = ftp.transfercmd("STOR aborted.bin")
+        with conn:
+            conn.sendall(os.urandom(200000))
+            ftp.sock.send(b"\xff\xf4\xff", socket.MSG_OOB)
+            ftp.sock.send(b"\xf2ABOR\r\n")
+            self.assertEqual(self.abort_replies(ftp), ("426", "226"))
+        self.assertFalse(os.path.exists(os.path.join(self.tree.alice, "aborted.bin")))
+        leftovers = [f for f in os.listdir(self.tree.alice) if f.startswith(".in.")]
+        self.assertEqual(leftovers, [])
+
+    def test_abor_without_a_transfer(self):
+        ftp = self.client("alice")
+        ftp.sendcmd("PASV")
+        ftp.sock.send(b"ABOR\r", socket.MSG_OOB)
+        ftp.sock.send(b"\n")
+        self.assertEqual(ftp.getresp()[:3], "225")
+        with self.assertRaises(ftplib.error_temp):  # the PASV listener is gone with it
+            ftp.sendcmd("RETR allbytes.bin")
+
+
+class AtomicUploadTest(FtpTestCase):
+    """REST+STOR and APPE resume, and still show nothing half-written (slow uploads, so that
+    they can be watched while they run)."""
+    extra_options = {"upload_rate": "1M"}
+
+    def file(self, name):
+        with open(os.path.join(self.tree.alice, name), "rb") as f:
+            return f.read()
+
+    def cut_off(self, ftp, command, data, rest=None, watch=None):
+        """Starts an upload, sends `data`, calls `watch` while it runs, then resets it."""
+        conn = ftp.transfercmd(command, rest=rest)
+        conn.sendall(data)
+        if watch:
+            watch()
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+        with self.assertRaises((ftplib.error_temp, ftplib.error_perm)):
+            ftp.voidresp()
+
+    def temporaries(self):
+        return [f for f in os.listdir(self.tree.alice) if f.startswith(".in.")]
+
+    def test_interrupted_appe_and_rest_stor_leave_the_old_file(self):
+        ftp = self.client("alice")
+        original = os.urandom(100000)
+        ftp.storbinary("STOR atomic.bin", io.BytesIO(original))
+        watcher = self.client("alice")
+
+        def watch():
+            # While the upload runs, the final name shows the old file, whole; and no listing
+            # shows the temporary that is filling up.
+            time.sleep(0.2)
+            self.assertEqual(self.retr_bytes(watcher, "atomic.bin"), original)
+            self.assertEqual(watcher.size("atomic.bin"), len(original))
+            self.assertEqual(len(self.temporaries()), 1)
+            names = watcher.nlst()
+            self.assertFalse([n for n in names if n.startswith(".in.")], names)
+            self.assertFalse([n for n, _ in watcher.mlsd() if n.startswith(".in.")])
+
+        self.cut_off(ftp, "APPE atomic.bin", os.urandom(300000), watch=watch)
+        self.assertEqual(self.file("atomic.bin"), original)
+        self.cut_off(ftp, "STOR atomic.bin", os.urandom(300000), rest=50000, watch=watch)
+        self.assertEqual(self.file("atomic.bin"), original)
+        self.assertEqual(self.temporaries(), [])
+
+        # Completed, both resume: REST+STOR keeps the prefix, APPE adds to the end.
+        tail = os.urandom(70000)
+        ftp.storbinary("STOR atomic.bin", io.BytesIO(tail), rest=50000)
+        self.assertEqual(self.file("atomic.bin"), original[:50000] + tail)
+        ftp.storbinary("APPE atomic.bin", io.BytesIO(b"end"))
+        self.assertEqual(self.file("atomic.bin"), original[:50000] + tail + b"end")
+        # APPE of a file that is not there yet creates it.
+        ftp.storbinary("APPE fresh.bin", io.BytesIO(b"new"))
+        self.assertEqual(self.file("fresh.bin"), b"new")
+        self.assertEqual(self.temporaries(), [])
+
+    def test_rest_past_the_end_is_refused(self):
+        ftp = self.client("alice")
+        ftp.storbinary("STOR short.bin", io.BytesIO(b"0123456789"))
+        with self.assertRaises(ftplib.error_perm) as caught:
+            ftp.storbinary("STOR short.bin", io.BytesIO(b"x"), rest=11)
+        self.assertTrue(str(caught.exception).startswith("554"))
+        self.assertEqual(self.file("short.bin"), b"0123456789")
+
+
+class LargeDirectoryTest(FtpTestCase):
+    """LIST of a 10,000-entry directory streams: the worker never holds the whole listing."""
+    entries = 10000
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        big = os.path.join(cls.tree.alice, "big")
+        os.makedirs(big)
+        for i in range(cls.entries):
+            # Long names: the whole LIST output is about 2.5 MB.
+            open(os.path.join(big, "%05d-%s" % (i, "n" * 190)), "wb").close()
+
+    def high_water_kib(self):
+        (pid,) = self.portd.worker_pids()["ftp"]
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmHWM for the worker")
+
+    def test_list_streams_ten_thousand_entries(self):
+        ftp = self.client("alice")
+        ftp.nlst("listing")  # warm up: threads, buffers
+        before = self.high_water_kib()
+        size = 0
+        lines = []
+
+        def collect(line):
+            lines.append(line)
+
+        ftp.retrlines("LIST big", collect)
+        size = sum(len(line) + 2 for line in lines)
+        self.assertEqual(len(lines), self.entries)
+        self.assertGreater(size, 2 << 20)
+        self.assertEqual(len(ftp.nlst("big")), self.entries)
+        self.assertEqual(len(list(ftp.mlsd("big"))), self.entries)
+        grown = self.high_water_kib() - before
+        # Holding the listing would raise the peak by its size (2.5 MB or more).
+        self.assertLess(grown * 1024, size // 2, "worker peak memory grew by %d KiB" % grown)
+        # A pattern that matches nothing walks the directory in pieces, and the server
+        # answers others meanwhile.
+        self.assertEqual(ftp.nlst("big/*.nomatch"), [])
+        self.assertEqual(sorted(ftp.nlst("big/0000[1-3]-*")),
+                         ["%05d-%s" % (i, "n" * 190) for i in (1, 2, 3)])
+
+
 class DataTimeoutAndRateTest(FtpTestCase):
     extra_options = {"data_timeout": "1s", "download_rate": "1M", "upload_rate": "1M"}
 

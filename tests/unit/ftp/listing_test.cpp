@@ -95,5 +95,32 @@ TEST(FtpGlob, PathologicalPatternStaysCheap) {
     EXPECT_FALSE(has_glob("plain.txt"));
 }
 
+TEST(FtpGlob, EveryNameHasAStepBudget) {
+    // Matches, but only after about 150 x 50 retries from the star.
+    const std::string name = std::string(200, 'a') + "b";
+    const std::string pattern = "*" + std::string(50, 'a') + "b";
+    EXPECT_TRUE(glob_match(pattern, name, 100'000));
+    EXPECT_FALSE(glob_match(pattern, name, 1'000));  // over the budget: no match
+    // The worst patterns the length limit lets through stop at the default budget: classes
+    // of 26 letters after a star, against the longest name, would take millions of steps.
+    std::string classes = "*";
+    while (classes.size() + 28 < kMaxGlobPattern) {
+        classes += "[abcdefghijklmnopqrstuvwxyz]";
+    }
+    classes += "b";
+    const std::string longest(255, 'a');
+    EXPECT_FALSE(glob_match(classes, longest));
+    EXPECT_FALSE(glob_match(classes, longest, 1'000'000));  // (it never matched anyway)
+    // What people type stays well inside the budget, even on the longest names.
+    std::string dotted;
+    while (dotted.size() < 250) {
+        dotted += "a.t";
+    }
+    dotted += ".txt";
+    EXPECT_TRUE(glob_match("*.txt", dotted, 2'000));
+    EXPECT_TRUE(glob_match("*a*t*.txt", dotted, 2'000));
+    EXPECT_TRUE(glob_match("a.t[a-z].*t", "a.tx.longer.name.txt", 100));
+}
+
 }  // namespace
 }  // namespace portd::ftp
