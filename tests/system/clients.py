@@ -16,6 +16,7 @@ import ftplib
 import http.client
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -23,17 +24,26 @@ import time
 
 
 def free_ports(count):
-    socks = []
-    try:
-        for _ in range(int(count)):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        for s in socks:
-            print(s.getsockname()[1])
-    finally:
-        for s in socks:
-            s.close()
+    """Free ports in the registered range below Linux's ephemeral ports (32768-60999), where
+    portd warns (49152-65535) and where clients' own ports could take them."""
+    rng = random.SystemRandom()
+    ports = []
+    for _ in range(1000):
+        if len(ports) == int(count):
+            break
+        port = rng.randrange(20000, 32768)
+        if port in ports:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        ports.append(port)
+    else:
+        sys.exit("no free ports found")
+    for port in ports:
+        print(port)
 
 
 def wait_port(port, seconds="20"):

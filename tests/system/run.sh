@@ -15,6 +15,7 @@
 # --make-deb first runs `make deb` (which skips the build when the .deb is newer than every
 # source file). Exit 0: passed; 1: failed; 77: skipped, with the reason on stdout (not root,
 # no systemd-nspawn and none installable, no overlayfs, PORTD_SYSTEM_TEST=0).
+# PORTD_SYSTEM_TEST_KEEP=1 leaves the container running after a failure, for a look inside.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,6 +33,8 @@ skip() { echo "SKIP: system test: $*"; exit 77; }
 say() { echo "== $*"; }
 ok() { passed=$((passed + 1)); echo "ok $passed - $*"; }
 fail() { echo "FAIL: system test: $*" >&2; exit 1; }
+# A command that fails outside an explicit check still says where.
+trap 'echo "FAIL: system test: line $LINENO: \`$BASH_COMMAND\` exited $?" >&2' ERR
 
 # --- Can this machine run it? -------------------------------------------------------------
 [ "${PORTD_SYSTEM_TEST:-1}" != 0 ] || skip "PORTD_SYSTEM_TEST=0 in the environment"
@@ -46,9 +49,15 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/portd-system.XXXXXX")
 nspawn=""
+leader=""
 mounted=0
 cleanup() {
   local rc=$?
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "${PORTD_SYSTEM_TEST_KEEP:-0}" = 1 ] && [ -n "$nspawn" ]; then
+    echo "system test: kept for debugging (PORTD_SYSTEM_TEST_KEEP=1): nsenter -t ${leader:-?} -a bash"
+    echo "  clean up with: kill $nspawn; umount $work/root; rm -rf $work"
+    exit "$rc"
+  fi
   if [ -n "$nspawn" ] && kill -0 "$nspawn" 2>/dev/null; then
     kill -TERM "$nspawn" 2>/dev/null || true      # nspawn asks the container to power off
     for _ in $(seq 1 60); do kill -0 "$nspawn" 2>/dev/null || break; sleep 0.5; done
@@ -101,8 +110,12 @@ systemd-nspawn -D "$work/root" --register=no --keep-unit --private-network \
   -M "portd-test-$$" -b -- systemd.firstboot=off >"$work/boot.log" 2>&1 &
 nspawn=$!
 leader=""
+# The container's PID 1 is the child of nspawn that has become systemd (nspawn forks helper
+# children first, so the first child seen may not be it yet).
 for _ in $(seq 1 100); do
-  leader=$(pgrep -P "$nspawn" | head -1 || true)
+  for child in $(pgrep -P "$nspawn" || true); do
+    if [ "$(cat "/proc/$child/comm" 2>/dev/null)" = systemd ]; then leader=$child; fi
+  done
   [ -n "$leader" ] && break
   kill -0 "$nspawn" 2>/dev/null || fail "systemd-nspawn exited: $(tail -5 "$work/boot.log")"
   sleep 0.2
@@ -164,7 +177,7 @@ ok "shipped default: portd --check passes, echo answers on 127.0.0.1:7, portctl 
 
 # --- HTTP and FTP on, by editing services.d and reloading ------------------------------------
 say "HTTP and FTP from the shipped examples, on free loopback ports"
-read -r http_port ftp_port sock_port < <(client free-ports 3 | tr '\n' ' ')
+read -r http_port ftp_port sock_port <<<"$(client free-ports 3 | tr '\n' ' ')"
 ct sh -c "head -c 300000 /dev/urandom >/srv/portd/www/hello.bin && head -c 200000 /dev/urandom >/srv/portd/ftp/data.bin"
 ct sed -e "s|^\( *\)listen: .*|\1listen: [ \"127.0.0.1:$http_port\" ]|" \
   /etc/portd/services.d/http.yaml.example | put /etc/portd/services.d/http.yaml
@@ -222,8 +235,10 @@ printf '[Socket]\nListenStream=\nListenStream=127.0.0.1:%s\n' "$sock_port" |
 ct sed -e 's/^  web:/  websock:/' /usr/share/doc/portd/examples/socket-activated.yaml |
   put /etc/portd/services.d/websock.yaml
 ct systemctl daemon-reload
-ct systemctl enable --now --quiet portd.socket || fail "systemctl enable --now portd.socket"
-ct systemctl restart portd || fail "systemctl restart portd (adopting portd.socket)"
+# As portd(8) says: systemd starts no socket unit while its service runs.
+ct systemctl enable --quiet portd.socket || fail "systemctl enable portd.socket"
+ct systemctl stop portd || fail "systemctl stop portd"
+ct systemctl start portd.socket portd.service || fail "systemctl start portd.socket portd (adopting the socket)"
 client wait-port "$sock_port" || fail "portd.socket does not listen"
 client http-get "$sock_port" /hello.bin "$t/got-sock.bin" || fail "GET on the socket-activated port"
 ct cmp -s /srv/portd/www/hello.bin "$t/got-sock.bin" || fail "socket-activated GET: the bytes differ"
@@ -239,7 +254,7 @@ client wait-port "$sock_port"
 sleep 1
 ct touch "$t/stop"
 wait "$loop" || fail "the client loop"
-read -r good bad < <(ct head -1 "$t/loop.out")
+read -r good bad <<<"$(ct head -1 "$t/loop.out")"
 pid_after=$(ct systemctl show -P MainPID portd)
 [ "$pid_after" != "$pid_before" ] || fail "the restart did not replace portd"
 [ "$bad" = 0 ] || { ct cat "$t/loop.out"; fail "$bad of $((good + bad)) requests failed across the restart"; }
