@@ -52,7 +52,8 @@ net::awaitable<void> cmd_pasv(Session& s, std::string) {
 }
 
 net::awaitable<void> cmd_epsv(Session& s, std::string argument) {
-    if (argument == "ALL" || argument == "all") {
+    if (argument.size() == 3 && (argument[0] | 0x20) == 'a' && (argument[1] | 0x20) == 'l' &&
+        (argument[2] | 0x20) == 'l') {  // "ALL" in any case
         s.state().epsv_all = true;
         co_await s.reply(200, "EPSV ALL ok.");
         co_return;

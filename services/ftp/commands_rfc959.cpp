@@ -66,17 +66,24 @@ net::awaitable<void> cmd_pass(Session& s, std::string argument) {
         s.log_login(user, false);
         // The delay makes guessing slow; it is the same for unknown users and wrong passwords.
         co_await s.sleep(s.service().config().login_failure_delay);
+        co_await s.reply(530, "Login incorrect.");
         if (st.login_failures >= s.service().config().max_login_failures) {
-            co_await s.close_after_reply(530, "Login incorrect.");
-        } else {
-            co_await s.reply(530, "Login incorrect.");
+            // A limit closes the door with a word, as every other limit does: 421.
+            co_await s.close_after_reply(421, "Too many failed login attempts; closing.");
         }
         co_return;
     }
     st.account = std::move(account);
     st.cwd = "/";
     st.login_failures = 0;
-    s.log_login(user, true);
+    if (st.account->anonymous) {
+        // The identification an anonymous user gives (by custom an e-mail address) is what
+        // xferlog names them by; a real user's password is never logged.
+        st.anonymous_id = argument.substr(0, 64);
+        s.log_login(user, true, st.anonymous_id.empty() ? "?" : st.anonymous_id);
+    } else {
+        s.log_login(user, true);
+    }
     co_await s.reply(230, "Login successful.");
 }
 

@@ -312,14 +312,16 @@ void Session::data_progress(std::size_t bytes) {
 void Session::log_transfer(TransferRecord record) {
     record.remote_host = normalize(peer_.address()).to_string();
     record.anonymous = state_.account && state_.account->anonymous;
-    record.user = state_.account ? state_.account->name : std::string("-");
+    record.user = !state_.account             ? std::string("-")
+                  : state_.account->anonymous ? state_.anonymous_id
+                                              : state_.account->name;
     service_->transfer_line(xferlog_line(record), peer_, local_);
 }
 
-void Session::log_login(std::string_view user, bool ok) {
-    service_->login_line(
-        login_line(std::time(nullptr), normalize(peer_.address()).to_string(), user, ok), ok, peer_,
-        local_);
+void Session::log_login(std::string_view user, bool ok, std::string_view anonymous_password) {
+    service_->login_line(login_line(std::time(nullptr), normalize(peer_.address()).to_string(),
+                                    user, ok, anonymous_password),
+                         ok, peer_, local_);
 }
 
 }  // namespace portd::ftp

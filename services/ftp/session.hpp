@@ -29,6 +29,7 @@ struct TransferRecord;
 struct SessionState {
     std::string pending_user;  // from USER, waiting for PASS
     std::optional<Account> account;
+    std::string anonymous_id;  // what an anonymous user gave as password (for the logs)
     Vfs vfs;
     std::string cwd = "/";
     bool ascii = false;             // TYPE A (else TYPE I)
@@ -96,7 +97,7 @@ public:
 
     /// Logs a finished transfer (xferlog) and a login attempt.
     void log_transfer(TransferRecord record);
-    void log_login(std::string_view user, bool ok);
+    void log_login(std::string_view user, bool ok, std::string_view anonymous_password = {});
 
     /// Closes the control connection after the pending replies are written.
     net::awaitable<void> close_after_reply(int code, std::string_view text);

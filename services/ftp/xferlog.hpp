@@ -21,16 +21,24 @@ struct TransferRecord {
     bool binary = true;      // TYPE I ('b') or A ('a')
     bool incoming = false;   // 'i' upload, 'o' download
     bool anonymous = false;  // access mode 'a' or 'r'
-    std::string user;
-    bool complete = true;  // 'c' or 'i'
+    std::string user;        // the login name; for anonymous users the identification they
+                             // gave as password, as wu-ftpd and vsftpd log it
+    bool complete = true;    // 'c' or 'i'
 };
 
-/// "Wed Nov 25 18:47:13 2026 1 127.0.0.1 5 /a.txt b _ o r alice ftp 0 * c"
+/// "Wed Nov 25 18:47:13 2026 1 127.0.0.1 5 /a.txt b _ o r alice ftp 0 * c", field for field
+/// what vsftpd writes with xferlog_std_format (wu-ftpd's xferlog(5)): times in UTC, a transfer
+/// time of at least 1 second (tools divide by it), spaces and control characters in names as
+/// '_' so that every line has the same 14 fields.
 std::string xferlog_line(const TransferRecord& record);
 
-/// "Wed Nov 25 18:47:13 2026 [pid 123] OK LOGIN: Client "127.0.0.1", "alice"" (vsftpd style).
+/// vsftpd's login lines, so that tools written for vsftpd.log (fail2ban's vsftpd filter)
+/// read them: "Wed Nov 25 18:47:13 2026 [pid 123] [alice] OK LOGIN: Client "127.0.0.1"",
+/// "... [bob] FAIL LOGIN: Client "::1"", and for anonymous users
+/// "... [ftp] OK LOGIN: Client "127.0.0.1", anon password "guest@"". Brackets and quotes in
+/// the client's words become '_', so that no user name can shift the fields.
 std::string login_line(std::time_t when, std::string_view remote_host, std::string_view user,
-                       bool ok);
+                       bool ok, std::string_view anonymous_password = {});
 
 /// An append-only log file shared by every session of the service (all shards): writes are
 /// serialised and each line is written with a single write(2) on an O_APPEND descriptor.

@@ -111,7 +111,9 @@ class FtpTree:
             "xferlog": self.xferlog,
         }
         options.update(extra)
-        lines = "\n".join("    %s: \"%s\"" % (k, v) for k, v in options.items())
+        # None drops an option (e.g. xferlog: None sends the lines to the journal).
+        lines = "\n".join("    %s: \"%s\"" % (k, v) for k, v in options.items()
+                          if v is not None)
         head = "ftp:\n  module: ftp\n  listen: [\"127.0.0.1:%d\"]\n" % self.port
         if limits:
             head += "  limits: { %s }\n" % limits
@@ -212,26 +214,43 @@ class LoginTest(FtpTestCase):
         for _ in range(2):
             with self.assertRaises(ftplib.error_perm):
                 ftp.login("alice", "wrong")
-        with self.assertRaises(ftplib.error_perm):
+        with self.assertRaises(ftplib.error_perm) as caught:
             ftp.login("alice", "wrong")
-        with self.assertRaises((EOFError, OSError)):
-            ftp.sendcmd("NOOP")
+        self.assertEqual(str(caught.exception), "530 Login incorrect.")
+        # Then the limit's 421, and the connection is closed.
+        self.assertTrue(ftp.getline().startswith("421 "))
+        self.assertEqual(ftp.sock.recv(100), b"")
 
     def test_login_and_logs(self):
         ftp = self.client("alice")
         self.assertEqual(ftp.pwd(), "/")
         self.retr_bytes(ftp, "allbytes.bin")
         ftp.quit()
+        anonymous = self.client("anonymous", "guest@example.com")
+        self.retr_bytes(anonymous, "pub/hello.txt")
+        anonymous.quit()
+        with self.assertRaises(ftplib.error_perm):
+            self.client("nosuchuser", "x")
         deadline = time.monotonic() + 5
         text = ""
         while time.monotonic() < deadline:
             with open(self.tree.xferlog) as f:
                 text = f.read()
-            if "allbytes.bin" in text:
+            if "hello.txt" in text and "nosuchuser" in text:
                 break
             time.sleep(0.05)
-        self.assertIn('OK LOGIN: Client "127.0.0.1", "alice"', text)
-        self.assertRegex(text, r" 127\.0\.0\.1 16384 /allbytes\.bin b _ o r alice ftp 0 \* c")
+        # Login lines as vsftpd writes them (what fail2ban's vsftpd filter reads).
+        self.assertRegex(text, r' \[pid \d+\] \[alice\] OK LOGIN: Client "127\.0\.0\.1"\n')
+        self.assertRegex(text, r' \[pid \d+\] \[anonymous\] OK LOGIN: Client "127\.0\.0\.1", '
+                               r'anon password "guest@example\.com"\n')
+        self.assertRegex(text, r' \[pid \d+\] \[nosuchuser\] FAIL LOGIN: Client "127\.0\.0\.1"\n')
+        self.assertNotIn("s3cret", text)  # a real user's password is never logged
+        # Transfer lines in the xferlog format; an anonymous user is named by the password.
+        date = r"[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}"
+        self.assertRegex(text, date + r" [1-9]\d* 127\.0\.0\.1 16384 /allbytes\.bin b _ o r "
+                                      r"alice ftp 0 \* c\n")
+        self.assertRegex(text, date + r" [1-9]\d* 127\.0\.0\.1 16 /pub/hello\.txt b _ o a "
+                                      r"guest@example\.com ftp 0 \* c\n")
 
     def test_anonymous_is_read_only(self):
         ftp = self.client("anonymous", "guest@example.com")
@@ -413,12 +432,27 @@ class TransferTest(FtpTestCase):
             ftp.sendcmd("RETR allbytes.bin")  # 425: no data connection was set up
 
     def test_epsv_all_refuses_other_setups(self):
-        ftp = self.client("alice")
-        self.assertTrue(ftp.sendcmd("EPSV ALL").startswith("200"))
-        for command in ("PASV", "PORT 127,0,0,1,200,10", "EPRT |1|127.0.0.1|51000|"):
-            with self.assertRaises(ftplib.error_perm) as caught:
-                ftp.sendcmd(command)
-            self.assertTrue(str(caught.exception).startswith("503"), command)
+        for spelling in ("EPSV ALL", "epsv All"):
+            ftp = self.client("alice")
+            self.assertTrue(ftp.sendcmd(spelling).startswith("200"), spelling)
+            for command in ("PASV", "PORT 127,0,0,1,200,10", "EPRT |1|127.0.0.1|51000|"):
+                with self.assertRaises(ftplib.error_perm) as caught:
+                    ftp.sendcmd(command)
+                self.assertTrue(str(caught.exception).startswith("503"), command)
+            # EPSV itself goes on working, for every transfer after it.
+            for _ in range(2):
+                port = int(ftp.sendcmd("EPSV").split("|||")[1].split("|")[0])
+                with socket.create_connection(("127.0.0.1", port), timeout=10) as data:
+                    ftp.putcmd("RETR allbytes.bin")
+                    self.assertTrue(ftp.getresp().startswith("150"))
+                    got = self.read_all(data)
+                ftp.voidresp()
+                self.assertEqual(got, self.tree.all_bytes)
+            # REIN resets every parameter, EPSV ALL included.
+            ftp.sendcmd("REIN")
+            ftp.login("alice", PASSWORD)
+            self.assertTrue(ftp.sendcmd("PASV").startswith("227"))
+            ftp.sendcmd("ABOR")
 
     def test_broken_upload_leaves_old_file_intact(self):
         ftp = self.client("alice")
@@ -640,9 +674,22 @@ class ProtocolAbuseTest(FtpTestCase):
         self.assertEqual(ftp.sendcmd("NOOP"), "200 NOOP ok.")
 
     def test_http_request_ends_the_session(self):
-        out = self.raw(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
-        self.assertTrue(out.startswith(b"421 "), out)
-        self.assertEqual(out.count(b"\r\n"), 1)  # nothing after: the connection closed
+        requests = (b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
+                    b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nSTOR evil",
+                    b"head / HTTP/1.0\r\n\r\n",
+                    b"CONNECT 127.0.0.1:25 HTTP/1.1\r\n\r\n",
+                    b"OPTIONS * HTTP/1.1\r\n\r\n",
+                    b"PUT /x HTTP/1.1\r\n\r\n",
+                    b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        for request in requests:
+            out = self.raw(request)
+            self.assertTrue(out.startswith(b"421 "), (request, out))
+            self.assertEqual(out.count(b"\r\n"), 1, out)  # nothing after: the session ended
+        # After a login too (a browser tab that reuses nothing still gets the same).
+        out = self.raw(b"USER anonymous\r\nPASS a@b\r\nGET / HTTP/1.1\r\nNOOP\r\n")
+        self.assertIn(b"230 ", out)
+        self.assertTrue(out.rstrip(b"\r\n").split(b"\r\n")[-1].startswith(b"421 "), out)
+        self.assertNotIn(b"200 NOOP", out)
 
     def test_telnet_interrupt_before_abor(self):
         ftp = self.client("alice")
@@ -961,6 +1008,23 @@ class LargeDirectoryTest(FtpTestCase):
         self.assertEqual(ftp.nlst("big/*.nomatch"), [])
         self.assertEqual(sorted(ftp.nlst("big/0000[1-3]-*")),
                          ["%05d-%s" % (i, "n" * 190) for i in (1, 2, 3)])
+
+
+class JournalEventsTest(FtpTestCase):
+    """Without xferlog: the same lines go to portd's event log as PORTD_EVENT=transfer and
+    login (stderr when run by hand, the journal under systemd, with REMOTE_ADDR and
+    PORTD_SERVICE)."""
+    extra_options = {"xferlog": None}
+
+    def test_transfer_and_login_events(self):
+        mark = self.portd.log_mark()
+        ftp = self.client("alice")
+        self.retr_bytes(ftp, "allbytes.bin")
+        for needle in ("login 127.0.0.1:", "[alice] OK LOGIN: Client \"127.0.0.1\"",
+                       "transfer 127.0.0.1:", " 16384 /allbytes.bin b _ o r alice ftp 0 * c"):
+            self.assertTrue(self.portd.wait_for_log(needle, since=mark),
+                            (needle, self.portd.stderr(mark)))
+        self.assertFalse(os.path.exists(self.tree.xferlog))
 
 
 class DataTimeoutAndRateTest(FtpTestCase):
