@@ -750,6 +750,121 @@ class CurlLftpTest(FtpTestCase):
             self.assertFalse(os.path.exists(os.path.join(self.tree.alice, "lftp-up.bin")))
 
 
+class CurlLftpMoreTest(FtpTestCase):
+    """More of what curl and lftp do: every data-connection mode, resumes both ways, appends,
+    ranges (curl closes the data connection early and reuses the session), mirror uploads,
+    MLSD listings, renames and chmod."""
+
+    def url(self, path=""):
+        return "ftp://127.0.0.1:%d/%s" % (self.tree.port, path)
+
+    def curl(self, *args):
+        r = subprocess.run(["curl", "-sS", "--max-time", "60", "-u", "alice:" + PASSWORD]
+                           + list(args), capture_output=True, timeout=90)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def lftp(self, commands):
+        script = ("set net:max-retries 1; set net:timeout 20; set ftp:ssl-allow no; "
+                  "set cmd:fail-exit yes; open -u alice,'%s' -p %d 127.0.0.1; %s; bye"
+                  % (PASSWORD, self.tree.port, commands))
+        r = subprocess.run(["lftp", "-c", script], capture_output=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout.decode()
+
+    def home(self, name):
+        with open(os.path.join(self.tree.alice, name), "rb") as f:
+            return f.read()
+
+    def test_curl_data_connection_modes(self):
+        expected = self.tree.all_bytes
+        for mode in ([], ["--disable-epsv"], ["--ftp-port", "127.0.0.1"],
+                     ["--ftp-port", "127.0.0.1", "--disable-eprt"]):
+            self.assertEqual(self.curl(*mode, self.url("allbytes.bin")), expected, mode)
+
+    def test_curl_resume_append_range_and_quote(self):
+        with tempfile.TemporaryDirectory() as d:
+            data = os.urandom(1 << 20)
+            src = os.path.join(d, "src.bin")
+            with open(src, "wb") as f:
+                f.write(data)
+            # An upload that stopped halfway, resumed with -C - (SIZE, then APPE).
+            with open(os.path.join(self.tree.alice, "curl-resume.bin"), "wb") as f:
+                f.write(data[:300000])
+            self.curl("-C", "-", "-T", src, self.url("curl-resume.bin"))
+            self.assertEqual(self.home("curl-resume.bin"), data)
+            # --append.
+            self.curl("--append", "-T", src, self.url("curl-resume.bin"))
+            self.assertEqual(self.home("curl-resume.bin"), data + data)
+            # A download resumed from what is already there (REST).
+            out = os.path.join(d, "part.bin")
+            with open(out, "wb") as f:
+                f.write(self.tree.random[:777777])
+            self.curl("-C", "-", "-o", out, self.url("random.bin"))
+            with open(out, "rb") as f:
+                self.assertEqual(f.read(), self.tree.random)
+        # Ranges: curl reads what it wants and closes the data connection early; two URLs on
+        # one control connection show that the session survives it.
+        got = self.curl("-r", "1000-1999", self.url("random.bin"), "--next",
+                        "-u", "alice:" + PASSWORD, "-r", "5-9", self.url("allbytes.bin"))
+        self.assertEqual(got, self.tree.random[1000:2000] + self.tree.all_bytes[5:10])
+        # Headers only: SIZE and MDTM.
+        head = self.curl("-I", self.url("allbytes.bin")).decode()
+        self.assertIn("Content-Length: 16384", head)
+        self.assertIn("Last-Modified:", head)
+        # Directory creation on the way, quote commands, NLST.
+        r = subprocess.run(["curl", "-sS", "--max-time", "60", "-u", "alice:" + PASSWORD,
+                            "--ftp-create-dirs", "-T", "-", self.url("made/by/curl/x.txt")],
+                           input=b"piped", capture_output=True, timeout=90)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.home("made/by/curl/x.txt"), b"piped")
+        self.curl("-Q", "-RNFR /made/by/curl/x.txt", "-Q", "-RNTO /made/y.txt",
+                  "-l", self.url("made/"))
+        self.assertEqual(self.home("made/y.txt"), b"piped")
+        names = self.curl("-l", self.url("made/")).decode().split()
+        self.assertEqual(sorted(names), ["by", "y.txt"])
+
+    def test_lftp_resume_mirror_up_and_file_management(self):
+        with tempfile.TemporaryDirectory() as d:
+            data = os.urandom(1 << 20)
+            src = os.path.join(d, "big.bin")
+            with open(src, "wb") as f:
+                f.write(data)
+            # put -c: continue an upload that stopped halfway (REST + STOR).
+            with open(os.path.join(self.tree.alice, "lftp-resume.bin"), "wb") as f:
+                f.write(data[:400000])
+            self.lftp("put -c %s -o lftp-resume.bin" % src)
+            self.assertEqual(self.home("lftp-resume.bin"), data)
+            # get -c: continue a download.
+            part = os.path.join(d, "random.bin")
+            with open(part, "wb") as f:
+                f.write(self.tree.random[:1000000])
+            self.lftp("get -c random.bin -o %s" % part)
+            with open(part, "rb") as f:
+                self.assertEqual(f.read(), self.tree.random)
+            # mirror -R: a tree up, then listed with MLSD (cls) and LIST (ls).
+            up = os.path.join(d, "up")
+            for name in ("a.txt", "sub/b.txt", "sub/deeper/c.txt"):
+                path = os.path.join(up, name)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "w") as f:
+                    f.write(name)
+            self.lftp("mirror -R %s mirrored" % up)
+            self.assertEqual(self.home("mirrored/sub/deeper/c.txt"), b"sub/deeper/c.txt")
+            listed = self.lftp("cls -1 mirrored/sub; ls mirrored")
+            self.assertIn("b.txt", listed)
+            self.assertIn("deeper", listed)
+            self.assertRegex(listed, r"(?m)^d[-rwx]{9} .* sub$")
+            # mv, chmod, rm -r.
+            self.lftp("mv mirrored/a.txt mirrored/renamed.txt; chmod 600 mirrored/renamed.txt")
+            self.assertEqual(self.home("mirrored/renamed.txt"), b"a.txt")
+            self.assertEqual(
+                os.stat(os.path.join(self.tree.alice, "mirrored/renamed.txt")).st_mode & 0o777,
+                0o600)
+            self.lftp("rm -r mirrored")
+            self.assertFalse(os.path.exists(os.path.join(self.tree.alice, "mirrored")))
+
+
 class LimitsTest(FtpTestCase):
     extra_options = {"max_per_source": "3", "idle_timeout": "2s"}
 
