@@ -9,8 +9,8 @@
 # operator would: the service runs after install; HTTP and FTP turned on in
 # /etc/portd/services.d and applied with `systemctl reload`; the STATUS line; the journal's
 # fields; a broken manifest refused by reload while serving goes on; a restart across which a
-# socket-activated port refuses nothing; a stop that leaves no worker; a purge that leaves
-# nothing. Clients run inside the container (tests/system/clients.py), on its loopback.
+# socket-activated port refuses nothing; a stop that leaves no worker; a remove that stops
+# both units and keeps /etc/portd; a purge that leaves nothing. Clients run inside the container (tests/system/clients.py), on its loopback.
 #
 # --make-deb first runs `make deb` (which skips the build when the .deb is newer than every
 # source file). Exit 0: passed; 1: failed; 77: skipped, with the reason on stdout (not root,
@@ -273,6 +273,17 @@ if ct journalctl -u portd -b --no-pager | grep -q 'with signal SIGKILL'; then
   fail "systemd had to SIGKILL portd processes"
 fi
 ok "systemctl stop portd: result success, no portd process left, none needed SIGKILL"
+
+# --- Remove: stopped, configuration kept ------------------------------------------------------
+say "remove"
+ct systemctl start portd.socket portd.service || fail "systemctl start portd.socket portd before remove"
+ct apt-get remove -y -qq portd >"$work/remove.log" 2>&1 || { cat "$work/remove.log"; fail "apt-get remove portd"; }
+for unit in portd.service portd.socket; do
+  if ct systemctl is-active --quiet "$unit"; then fail "$unit is still active after apt-get remove"; fi
+done
+ct test -f /etc/portd/portd.yaml -a -f /etc/portd/services.d/http.yaml || fail "apt-get remove took the configuration"
+ct test ! -e /usr/sbin/portd || fail "apt-get remove left /usr/sbin/portd"
+ok "apt-get remove portd: portd.service and portd.socket stopped, /etc/portd kept"
 
 # --- Purge: nothing left ---------------------------------------------------------------------
 say "purge"
