@@ -1,7 +1,11 @@
 // Fuzz target for the FTP control-stream splitter and command parser: the input fed at once
-// and fed in two pieces (split at a point taken from the input) must give the same lines, no
-// line may pass the length limit, and nothing may crash.
+// and fed in two pieces (split at a point taken from the input) must give the same lines (and
+// the same Telnet interrupts), no line may pass the length limit, and nothing may crash.
+// Consecutive lines are also tried as a glob pattern and a name: a pattern without glob
+// characters matches only itself, "*" matches everything, and a smaller step budget never
+// turns a miss into a match.
 #include "ftp/command_parser.hpp"
+#include "ftp/listing.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -43,7 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::abort();
     }
     for (std::size_t i = 0; i < a.size(); ++i) {
-        if (a[i].text != b[i].text || a[i].too_long != b[i].too_long || a[i].text.size() > kLimit ||
+        if (a[i].text != b[i].text || a[i].too_long != b[i].too_long ||
+            a[i].interrupt != b[i].interrupt || a[i].text.size() > kLimit ||
             (a[i].too_long && !a[i].text.empty())) {
             std::abort();
         }
@@ -52,6 +57,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (command.kind == LineKind::command && (c < 'A' || c > 'Z')) {
                 std::abort();
             }
+        }
+    }
+    for (std::size_t i = 0; i + 1 < a.size(); ++i) {
+        const std::string_view pattern = a[i].text;
+        const std::string_view name = a[i + 1].text;
+        const bool matched = glob_match(pattern, name);
+        if (!has_glob(pattern) && matched != (pattern == name)) {
+            std::abort();
+        }
+        if (!glob_match("*", name) || (glob_match(pattern, name, 50) && !matched)) {
+            std::abort();
         }
     }
     return 0;

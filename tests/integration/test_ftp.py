@@ -10,6 +10,7 @@ Each test class starts one portd on free loopback ports with a temporary tree:
 
 import ftplib
 import io
+import json
 import os
 import random
 import shutil
@@ -112,8 +113,9 @@ class FtpTree:
         }
         options.update(extra)
         # None drops an option (e.g. xferlog: None sends the lines to the journal).
-        lines = "\n".join("    %s: \"%s\"" % (k, v) for k, v in options.items()
-                          if v is not None)
+        # A dict is written as a YAML mapping (JSON is YAML's flow style).
+        lines = "\n".join("    %s: %s" % (k, json.dumps(v if isinstance(v, dict) else str(v)))
+                          for k, v in options.items() if v is not None)
         head = "ftp:\n  module: ftp\n  listen: [\"127.0.0.1:%d\"]\n" % self.port
         if limits:
             head += "  limits: { %s }\n" % limits
@@ -1140,6 +1142,70 @@ class JournalEventsTest(FtpTestCase):
             self.assertTrue(self.portd.wait_for_log(needle, since=mark),
                             (needle, self.portd.stderr(mark)))
         self.assertFalse(os.path.exists(self.tree.xferlog))
+
+
+class PassiveAddressTest(FtpTestCase):
+    """The PASV address behind NAT: passive_address for everyone, passive_address_map per
+    client network, the most specific network winning."""
+    extra_options = {"passive_address": "203.0.113.7",
+                     "passive_address_map": {"10.0.0.0/8": "10.0.0.5",
+                                             "127.0.0.0/8": "192.0.2.8",
+                                             "127.0.0.0/24": "192.0.2.24"}}
+
+    def test_pasv_advertises_the_mapped_address(self):
+        ftp = self.client("alice")
+        host, port = ftplib.parse227(ftp.sendcmd("PASV"))
+        self.assertEqual(host, "192.0.2.24")  # 127.0.0.1 is in 127.0.0.0/24, the most specific
+        self.assertTrue(self.tree.passive[0] <= port <= self.tree.passive[1])
+        # The listener itself is on the address the client reached: it still works here.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as data:
+            ftp.putcmd("RETR allbytes.bin")
+            self.assertTrue(ftp.getresp().startswith("150"))
+            got = TransferTest.read_all(data)
+        ftp.voidresp()
+        self.assertEqual(got, self.tree.all_bytes)
+        # EPSV carries no address at all.
+        self.assertRegex(ftp.sendcmd("EPSV"), r"^229 .*\(\|\|\|\d+\|\)$")
+
+
+class PassiveAddressDefaultTest(FtpTestCase):
+    extra_options = {"passive_address": "203.0.113.7",
+                     "passive_address_map": {"10.0.0.0/8": "10.0.0.5"}}
+
+    def test_clients_outside_the_map_get_passive_address(self):
+        ftp = self.client("alice")
+        host, _ = ftplib.parse227(ftp.sendcmd("PASV"))
+        self.assertEqual(host, "203.0.113.7")
+
+
+class AnonymousUploadTest(FtpTestCase):
+    """anonymous: upload may add files and directories, never change what is there."""
+    extra_options = {"anonymous": "upload"}
+
+    def test_upload_area(self):
+        ftp = self.client("anonymous", "guest@example.com")
+        ftp.storbinary("STOR incoming.txt", io.BytesIO(b"new"))
+        ftp.mkd("drop")
+        ftp.storbinary("STOR drop/inner.txt", io.BytesIO(b"inner"))
+        with open(os.path.join(self.tree.anon, "incoming.txt"), "rb") as f:
+            self.assertEqual(f.read(), b"new")
+        self.assertEqual(self.retr_bytes(ftp, "pub/hello.txt"), b"hello anonymous\n")
+        for action in (lambda: ftp.storbinary("STOR incoming.txt", io.BytesIO(b"over")),
+                       lambda: ftp.storbinary("APPE incoming.txt", io.BytesIO(b"more")),
+                       lambda: ftp.storbinary("STOR incoming.txt", io.BytesIO(b"x"), rest=1),
+                       lambda: ftp.delete("incoming.txt"),
+                       lambda: ftp.rename("incoming.txt", "moved.txt"),
+                       lambda: ftp.rmd("drop"),
+                       lambda: ftp.sendcmd("SITE CHMOD 777 incoming.txt"),
+                       lambda: ftp.sendcmd("MFMT 20200101000000 incoming.txt")):
+            with self.assertRaises(ftplib.error_perm):
+                action()
+        with open(os.path.join(self.tree.anon, "incoming.txt"), "rb") as f:
+            self.assertEqual(f.read(), b"new")
+        self.assertTrue(os.path.isdir(os.path.join(self.tree.anon, "drop")))
+        # STOU never overwrites: it picks a new name.
+        reply = ftp.storbinary("STOU incoming.txt", io.BytesIO(b"unique"))
+        self.assertIn("incoming.txt.1", reply)
 
 
 class DataTimeoutAndRateTest(FtpTestCase):
