@@ -26,6 +26,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kListingChunk = 64U << 10;
 constexpr int kMaxUniqueAttempts = 100;
+constexpr std::uint64_t kCopyPiece = 16U << 20;  // REST+STOR/APPE copy the old file in these
 
 std::uint64_t seconds_since(Clock::time_point start) {
     return static_cast<std::uint64_t>(
@@ -180,8 +181,18 @@ net::awaitable<void> store(Session& s, std::string argument, StoreKind kind) {
     if (keep > 0) {
         UniqueFd previous;
         err = st.vfs.open(path, O_RDONLY, 0, previous);
-        if (err == 0) {
-            err = copy_file_prefix(previous.get(), upload->file.get(), keep);
+        // In pieces, letting the other sessions of this thread run between them: where the
+        // file system cannot share extents (ext4), copying a large file takes a while.
+        for (std::uint64_t done = 0; err == 0 && done < keep;) {
+            const auto piece = std::min<std::uint64_t>(keep - done, kCopyPiece);
+            err = copy_file_part(previous.get(), upload->file.get(), done, piece);
+            done += piece;
+            if (err == 0 && done < keep) {
+                co_await net::post(s.executor(), net::use_awaitable);
+            }
+        }
+        if (!err && s.closed()) {
+            co_return;  // the client left meanwhile; the temporary goes with `upload`
         }
         if (err != 0) {
             co_await reply_errno(s, err);

@@ -291,8 +291,8 @@ Vfs Vfs::clone() const {
     return Vfs(UniqueFd(root_ ? ::fcntl(root_.get(), F_DUPFD_CLOEXEC, 0) : -1));
 }
 
-int copy_file_prefix(int from, int to, std::uint64_t count) {
-    off_t in = 0;
+int copy_file_part(int from, int to, std::uint64_t offset, std::uint64_t count) {
+    auto in = static_cast<off_t>(offset);
     // Bounded: every round copies at least one byte or ends.
     while (count > 0) {
         const auto n =

@@ -106,9 +106,10 @@ private:
 /// them out, so that no client sees, or mirrors, an upload that is still arriving.
 bool is_upload_temporary(std::string_view name);
 
-/// Copies the first `count` bytes of `from` (from offset 0) to `to` (REST+STOR and APPE keep
-/// the old content in the new temporary file). Returns an errno value.
-int copy_file_prefix(int from, int to, std::uint64_t count);
+/// Copies bytes [offset, offset + count) of `from` to `to` at its current file position
+/// (REST+STOR and APPE keep the old content in the new temporary file, a piece at a time).
+/// Returns an errno value; EINVAL if `from` ends before offset + count.
+int copy_file_part(int from, int to, std::uint64_t offset, std::uint64_t count);
 
 /// fchmod(2), so that a replaced file keeps its mode.
 int set_file_mode(int fd, mode_t mode);

@@ -349,6 +349,22 @@ class TransferTest(FtpTestCase):
         with open(os.path.join(self.tree.alice, "resume.bin"), "rb") as f:
             self.assertEqual(f.read(), data + b"tail")
 
+    def test_appe_to_a_large_file_copies_it_in_pieces(self):
+        # More than one 16 MiB piece of old content to carry over into the temporary.
+        big = os.urandom(1 << 20) * 33 + b"odd"
+        with open(os.path.join(self.tree.alice, "large.bin"), "wb") as f:
+            f.write(big)
+        ftp = self.client("alice")
+        other = self.client("alice")
+        ftp.storbinary("APPE large.bin", io.BytesIO(b"tail"))
+        self.assertEqual(other.sendcmd("NOOP"), "200 NOOP ok.")
+        with open(os.path.join(self.tree.alice, "large.bin"), "rb") as f:
+            self.assertEqual(f.read(), big + b"tail")
+        ftp.storbinary("STOR large.bin", io.BytesIO(b"resumed"), rest=len(big) - 3)
+        with open(os.path.join(self.tree.alice, "large.bin"), "rb") as f:
+            self.assertEqual(f.read(), big[:-3] + b"resumed")
+        self.assertEqual(self.temporaries(), [])
+
     def test_stou_picks_a_new_name(self):
         ftp = self.client("alice")
         ftp.storbinary("STOR unique.txt", io.BytesIO(b"first"))

@@ -167,5 +167,20 @@ TEST_F(FtpVfsTest, TemporaryFileSitsNextToTheTarget) {
     EXPECT_TRUE(fs::exists(tree_.path() / "home/pub/up.bin"));
 }
 
+TEST_F(FtpVfsTest, CopyFilePartAppendsPiecesInOrder) {
+    tree_.write("home/old.bin", "0123456789");
+    UniqueFd from;
+    ASSERT_EQ(vfs_.open("/old.bin", O_RDONLY, 0, from), 0);
+    UniqueFd to;
+    std::string temp;
+    ASSERT_EQ(vfs_.create_temporary("/old.bin", to, temp), 0);
+    EXPECT_EQ(copy_file_part(from.get(), to.get(), 0, 4), 0);
+    EXPECT_EQ(copy_file_part(from.get(), to.get(), 4, 3), 0);
+    EXPECT_EQ(copy_file_part(from.get(), to.get(), 7, 0), 0);
+    EXPECT_EQ(copy_file_part(from.get(), to.get(), 8, 5), EINVAL);  // past the end
+    to.reset();
+    EXPECT_EQ(tree_.read("home" + temp).substr(0, 7), "0123456");
+}
+
 }  // namespace
 }  // namespace portd::ftp
