@@ -4,6 +4,8 @@
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
@@ -14,7 +16,7 @@ DEPS = cmake ninja-build g++ make pkg-config python3 \
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: all deps build run test check test-asan format format-check clean
+.PHONY: all deps build run test check test-asan test-fuzz format format-check clean
 
 all: build
 
@@ -48,7 +50,7 @@ run: build
 check: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-test: format-check check test-asan
+test: format-check check test-asan test-fuzz
 
 $(BUILD_ASAN)/build.ninja:
 	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
@@ -59,6 +61,21 @@ test-asan: deps $(BUILD_ASAN)/build.ninja
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
 
+# The parsers under libFuzzer (clang), each for FUZZ_SECONDS from its seed corpus; only the
+# fuzzers and the libraries they test are built with clang.
+FUZZ_DEPS = clang libclang-rt-14-dev
+FUZZERS = libfuzzer_http_request libfuzzer_ftp_command
+
+$(BUILD_FUZZ)/build.ninja:
+	CXX=clang++ cmake -S . -B $(BUILD_FUZZ) -G Ninja -DPORTD_FUZZ=ON \
+	      -DPORTD_SANITIZE=address,undefined -DPORTD_FUZZ_SECONDS=$(FUZZ_SECONDS) $(CMAKE_ARGS)
+
+test-fuzz: deps
+	@$(MAKE) --no-print-directory deps DEPS="$(FUZZ_DEPS)"
+	@$(MAKE) --no-print-directory $(BUILD_FUZZ)/build.ninja
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target $(FUZZERS)
+	ctest --test-dir $(BUILD_FUZZ) -L fuzz --output-on-failure
+
 SOURCES = $(shell git ls-files '*.cpp' '*.hpp' '*.hpp.in' 2>/dev/null | grep -v '\.in$$')
 
 format:
@@ -68,7 +85,7 @@ format-check: deps
 	clang-format --dry-run --Werror $(SOURCES)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) compile_commands.json
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) compile_commands.json
 
 # --- Debian package and the system test (packaging/README.md, tests/system/README.md) -------
 # What `make deb` and `make test-system` need beyond DEPS: the package tools, scdoc for the man
