@@ -101,3 +101,6 @@ deb: deps
 # Skips (and says why) unless root with systemd-nspawn and overlayfs; builds the .deb if stale.
 test-system:
 	tests/system/run.sh --make-deb $(DEB_DIR)
+
+# `make test` runs the ctest label `system` too (a bare ctest or `make check` skips it).
+test: export PORTD_SYSTEM_TEST = 1

@@ -15,6 +15,13 @@ out=${1:?usage: $0 OUTDIR}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 cd "$top"
+# One build at a time per OUTDIR (two sessions' `make test` may meet here): the second waits,
+# then finds the package up to date.
+exec 9>"$out/.lock"
+if ! flock -n 9; then
+  echo "build-deb: another build is running in $out; waiting for it"
+  flock 9
+fi
 
 version=$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)
 arch=$(dpkg --print-architecture)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The end-to-end test: the Debian package installed and run under a real, booted systemd.
 #
-#   tests/system/run.sh [--make-deb] [DEB_DIR | PACKAGE.deb]     (default DEB_DIR: build-deb)
+#   tests/system/run.sh [--make-deb] [--only-if-asked] [DEB_DIR | PACKAGE.deb]
+#                                                            (default DEB_DIR: build-deb)
 #
 # It boots systemd in a container (systemd-nspawn, on a throwaway overlay of this machine's
 # root, with a private network namespace that has only loopback: see
@@ -13,7 +14,8 @@
 # both units and keeps /etc/portd; a purge that leaves nothing. Clients run inside the container (tests/system/clients.py), on its loopback.
 #
 # --make-deb first runs `make deb` (which skips the build when the .deb is newer than every
-# source file). Exit 0: passed; 1: failed; 77: skipped, with the reason on stdout (not root,
+# source file). --only-if-asked (ctest's way) skips unless PORTD_SYSTEM_TEST=1, which
+# `make test` sets, so a bare `ctest` or `make check` stays quick. Exit 0: passed; 1: failed; 77: skipped, with the reason on stdout (not root,
 # no systemd-nspawn and none installable, no overlayfs, PORTD_SYSTEM_TEST=0).
 # PORTD_SYSTEM_TEST_KEEP=1 leaves the container running after a failure, for a look inside.
 set -euo pipefail
@@ -21,10 +23,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 make_deb=0
-if [ "${1:-}" = "--make-deb" ]; then
-  make_deb=1
+only_if_asked=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --make-deb) make_deb=1 ;;
+    --only-if-asked) only_if_asked=1 ;;
+    *) break ;;
+  esac
   shift
-fi
+done
 target=${1:-$top/build-deb}
 started=$(date +%s)
 passed=0
@@ -38,6 +45,9 @@ trap 'echo "FAIL: system test: line $LINENO: \`$BASH_COMMAND\` exited $?" >&2' E
 
 # --- Can this machine run it? -------------------------------------------------------------
 [ "${PORTD_SYSTEM_TEST:-1}" != 0 ] || skip "PORTD_SYSTEM_TEST=0 in the environment"
+if [ "$only_if_asked" = 1 ] && [ "${PORTD_SYSTEM_TEST:-}" != 1 ]; then
+  skip "it builds the package (minutes): \`make test\` and \`make test-system\` run it, or set PORTD_SYSTEM_TEST=1"
+fi
 [ "$(id -u)" = 0 ] || skip "needs root: it mounts an overlay and boots systemd-nspawn"
 [ -x /lib/systemd/systemd ] || skip "no /lib/systemd/systemd on this machine to boot in a container"
 if ! command -v systemd-nspawn >/dev/null 2>&1; then
