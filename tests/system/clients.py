@@ -114,27 +114,41 @@ def journal_fields(*services):
 
 
 def http_loop(port, path, stopfile, out):
-    ok = failed = 0
+    """Counts: ok, refused (the connection itself failed: what socket activation must
+    prevent), dropped (connected and sent the request, then closed or reset without an
+    answer), other (a wrong status or anything else)."""
+    ok = refused = dropped = other = 0
     errors = []
     deadline = time.monotonic() + 120
     while not os.path.exists(stopfile) and time.monotonic() < deadline:
+        conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
+            conn.connect()
+        except OSError as e:
+            refused += 1
+            errors.append(f"connect: {e!r}")
+            time.sleep(0.01)
+            continue
+        try:
             conn.request("GET", path, headers={"Connection": "close"})
             resp = conn.getresponse()
             resp.read()
-            conn.close()
             if resp.status == 200:
                 ok += 1
             else:
-                failed += 1
+                other += 1
                 errors.append(f"status {resp.status}")
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as e:
+            dropped += 1
+            errors.append(f"after connect: {e!r}")
         except (OSError, http.client.HTTPException) as e:
-            failed += 1
+            other += 1
             errors.append(repr(e))
+        finally:
+            conn.close()
         time.sleep(0.01)
     with open(out, "w") as f:
-        f.write(f"{ok} {failed}\n")
+        f.write(f"{ok} {refused} {dropped} {other}\n")
         for e in errors[:20]:
             f.write(e + "\n")
 
