@@ -77,7 +77,13 @@ ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& mo
         gate_->loops.push_back(std::make_shared<AcceptLoop>(
             control_, fd, shards_, [this](tcp::socket socket) { on_accept(std::move(socket)); },
             log_,
-            [gate = gate_, counters = counters_] {
+            // Weak: the gate owns the loops, so a strong reference here would be a cycle.
+            [weak_gate = std::weak_ptr<Gate>(gate_),
+             counters = counters_]() -> std::optional<Admission::Clock::duration> {
+                auto gate = weak_gate.lock();
+                if (!gate) {
+                    return std::nullopt;
+                }
                 auto pause = gate->admission.pause_before_accept(Admission::Clock::now());
                 if (pause) {
                     counters->deferred.fetch_add(1, std::memory_order_relaxed);
@@ -89,6 +95,7 @@ ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& mo
 
 ServiceHost::~ServiceHost() {
     shutdown();
+    gate_->loops.clear();
 }
 
 void ServiceHost::start() {
@@ -181,10 +188,14 @@ void ServiceHost::stop() {
     service_->stop();
 }
 
-void ServiceHost::shutdown() {
+void ServiceHost::stop_accepting() {
     for (auto& loop : gate_->loops) {
         loop->stop();
     }
+}
+
+void ServiceHost::shutdown() {
+    stop_accepting();
     shards_.stop();
 }
 

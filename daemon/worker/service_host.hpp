@@ -48,7 +48,14 @@ public:
     /// Closes everything now (the drain deadline passed).
     void stop();
 
-    /// Joins the shard threads and releases every connection. Call after drain or stop.
+    /// Closes the listening sockets. A pending accept completes with operation_aborted on the
+    /// control executor, and that completion holds a socket of one of this host's shards: let
+    /// the control executor run it (io_context::poll()) before the host is destroyed, or the
+    /// socket outlives its shard.
+    void stop_accepting();
+
+    /// Joins the shard threads and releases every connection. Call after drain or stop, and
+    /// after the control executor has run what stop_accepting() left it.
     void shutdown();
 
     const std::string& name() const { return spec_.name; }

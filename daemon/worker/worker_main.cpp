@@ -180,6 +180,10 @@ void worker_main(WorkerStart start) {
         ::close(ready_fd);
 
         io.run();
+        // Cancelled accepts hold sockets of the host's shards: finish them while those exist.
+        host.stop_accepting();
+        io.restart();
+        io.poll();
         host.shutdown();
     } catch (const ModuleLoadError& e) {
         log->error("{}", e.what());

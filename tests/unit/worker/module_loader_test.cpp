@@ -153,6 +153,11 @@ protected:
         if (control_thread_.joinable()) {
             control_thread_.join();
         }
+        // As a worker does: the cancelled accept holds a socket of a shard, so it must run
+        // before the host (and its shards) go.
+        host_->stop_accepting();
+        control_.restart();
+        control_.poll();
         host_.reset();
     }
 
