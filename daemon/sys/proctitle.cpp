@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <vector>
 
 extern char** environ;
 
@@ -14,6 +16,9 @@ namespace portd::sys {
 namespace {
 char* area_begin = nullptr;
 std::size_t area_size = 0;
+// Every copied environment string, kept here as well: unsetenv() drops entries from environ
+// (LISTEN_FDS, NOTIFY_SOCKET), and the strings must stay reachable rather than leak.
+std::vector<std::unique_ptr<char, decltype(&std::free)>>* environment_copies = nullptr;
 }  // namespace
 
 void proctitle_init(int argc, char** argv) {
@@ -33,14 +38,16 @@ void proctitle_init(int argc, char** argv) {
         ++count;
     }
     char** moved = new char*[count + 1];
+    environment_copies = new std::vector<std::unique_ptr<char, decltype(&std::free)>>();
     for (std::size_t i = 0; i < count; ++i) {
         if (environ[i] == end) {
             end = environ[i] + std::strlen(environ[i]) + 1;
         }
         moved[i] = strdup(environ[i]);
+        environment_copies->emplace_back(moved[i], &std::free);
     }
     moved[count] = nullptr;
-    environ = moved;  // intentionally never freed: the environment lives as long as the process
+    environ = moved;  // never freed, like environment_copies: it lives as long as the process
     area_begin = argv[0];
     area_size = static_cast<std::size_t>(end - argv[0]);
 }
