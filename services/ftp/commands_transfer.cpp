@@ -40,8 +40,11 @@ public:
     PendingUpload(Vfs vfs, std::string temp) : vfs_(std::move(vfs)), temp_(std::move(temp)) {}
     PendingUpload(const PendingUpload&) = delete;
     PendingUpload& operator=(const PendingUpload&) = delete;
-    ~PendingUpload() {
-        if (!committed_) {
+    ~PendingUpload() { discard(); }
+    /// Removes the temporary now, so it is gone before the failure reply reaches the client.
+    void discard() {
+        if (!committed_ && !discarded_) {
+            discarded_ = true;
             (void)vfs_.remove_file(temp_);
         }
     }
@@ -56,6 +59,7 @@ private:
     Vfs vfs_;
     std::string temp_;
     bool committed_ = false;
+    bool discarded_ = false;
 };
 
 // Strips ls-style options ("-la") that clients put before the path of LIST/NLST/STAT.
@@ -227,6 +231,9 @@ net::awaitable<void> store(Session& s, std::string argument, StoreKind kind) {
                     outcome = {code == 550 ? 553 : code, text};
                     complete = false;
                 }
+            }
+            if (!complete) {
+                upload->discard();
             }
             TransferRecord record;
             record.finished = std::time(nullptr);

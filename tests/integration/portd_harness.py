@@ -29,6 +29,15 @@ if MODULES_DIR:
     MODULES_DIR = os.path.abspath(MODULES_DIR)
 
 
+def sanitized_build():
+    """Whether PORTD_BIN is an ASan build (its memory figures mean nothing then)."""
+    try:
+        out = subprocess.run(["ldd", PORTD_BIN], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "libasan" in out.stdout
+
+
 def free_port(family=socket.AF_INET, host="127.0.0.1"):
     """A TCP port nobody listens on right now (the kernel picks it)."""
     with socket.socket(family, socket.SOCK_STREAM) as s:
