@@ -48,9 +48,24 @@ HttpConnection::HttpConnection(std::shared_ptr<ServiceState> state, Connection c
       timer_(socket_.get_executor()) {}
 
 void HttpConnection::start() {
-    net::co_spawn(
-        socket_.get_executor(), [self = shared_from_this()] { return self->serve(); },
-        net::detached);
+    // Registered now, on the thread portd hands the connection over on, not when serve() first
+    // runs: a drain arriving in between then waits for this connection's request instead of
+    // finishing without it.
+    if (!state_->registry.add(shared_from_this())) {
+        close();  // the drain has finished: the worker is going away
+        lease_.release();
+        return;
+    }
+    try {
+        net::co_spawn(
+            socket_.get_executor(), [self = shared_from_this()] { return self->serve(); },
+            net::detached);
+    } catch (...) {
+        close();
+        state_->registry.remove(this);
+        lease_.release();
+        throw;
+    }
 }
 
 void HttpConnection::start_refusal() {
@@ -62,9 +77,11 @@ void HttpConnection::start_refusal() {
 void HttpConnection::drain() {
     net::post(socket_.get_executor(), [self = shared_from_this()] {
         self->draining_ = true;
-        if (self->idle_ && !self->closed_) {
+        // Anything else (a first request not read yet, a request being read or answered, a
+        // lingering close) goes on; serve() answers with `Connection: close` and ends.
+        if (self->between_requests_ && !self->closed_) {
             boost::system::error_code ignored;
-            self->socket_.cancel(ignored);  // wakes the read; serve() then closes
+            self->socket_.cancel(ignored);  // wakes the wait; serve() then looks once and closes
         }
     });
 }
@@ -147,13 +164,27 @@ net::awaitable<IoResult> HttpConnection::fill(Request* idle_request) {
     co_return r;
 }
 
+bool HttpConnection::next_request_arrived() {
+    // Called with nothing buffered (begin_ == end_); the buffer may have been released.
+    if (buffer_.empty()) {
+        buffer_.resize(kBufferSize);
+    }
+    begin_ = end_ = 0;
+    std::size_t n = 0;
+    if (try_read(socket_, buffer_.data(), buffer_.size(), n) != IoResult::ok) {
+        return false;  // nothing there yet, or the end of the input: close
+    }
+    end_ = n;
+    return true;
+}
+
 net::awaitable<void> HttpConnection::serve() {
     auto self = shared_from_this();
     try {
-        if (!state_->registry.add(self)) {
-            close();
-            lease_.release();
-            co_return;
+        // Handed over after the drain began (portd posted it just before): the drain's call to
+        // drain() missed it, so take the news from the registry.
+        if (state_->registry.draining()) {
+            draining_ = true;
         }
         const auto& config = state_->config;
         boost::system::error_code ignored;
@@ -193,10 +224,24 @@ net::awaitable<void> HttpConnection::serve() {
                         break;
                     }
                 }
-                if (draining_ && idle_) {
-                    break;
+                if (draining_ && idle_ && served > 0) {
+                    // Draining between requests: closing now is safe (the client retries), but
+                    // a next request already sent (pipelined, or just arrived) is answered.
+                    // A connection that has answered nothing yet keeps reading its first
+                    // request instead: its client may have sent it before it saw the drain.
+                    if (!next_request_arrived()) {
+                        break;
+                    }
+                    continue;
                 }
-                if (co_await fill(served > 0 && idle_ ? &request : nullptr) != IoResult::ok) {
+                between_requests_ = idle_ && served > 0;
+                const auto r = co_await fill(between_requests_ ? &request : nullptr);
+                between_requests_ = false;
+                if (r != IoResult::ok) {
+                    if (r == IoResult::cancelled && draining_ && !timed_out_ && !closed_ && idle_ &&
+                        served > 0) {
+                        continue;  // drain() woke the wait: look for input once, then close
+                    }
                     if (timed_out_ && parser.started()) {
                         timed_out_ = false;
                         co_await send_error(408, nullptr);

@@ -26,7 +26,10 @@ public:
     /// Answers 503 with Retry-After and closes (portd refused it over a limit).
     void start_refusal();
 
-    /// Finish the request in flight, then close; close at once if idle. Any thread.
+    /// Finish the request in flight, then close. A connection that has not completed a request
+    /// yet is given its first one (within header_timeout), answered with `Connection: close`;
+    /// one idle between requests closes at once unless its next request has already arrived.
+    /// Any thread.
     void drain();
     /// Close now. Any thread.
     void stop();
@@ -43,6 +46,7 @@ private:
     net::awaitable<void> send_error(int status, const Request* request);
     net::awaitable<void> linger_close(bool after_error);
     net::awaitable<IoResult> fill(Request* idle_request = nullptr);
+    bool next_request_arrived();
 
     void set_deadline(std::chrono::milliseconds from_now);
     void close();
@@ -62,6 +66,9 @@ private:
     bool timed_out_ = false;  // the watchdog fired and cancelled the socket
     bool draining_ = false;
     bool idle_ = false;  // waiting for the first byte of a request
+    // Waiting for the first byte of a request after at least one was answered: the one wait a
+    // drain may cut short (the client retries such a connection, RFC 9112 §9.5).
+    bool between_requests_ = false;
     bool closed_ = false;
 };
 

@@ -13,7 +13,9 @@ class HttpConnection;
 
 class ConnectionRegistry {
 public:
-    /// False when draining: the caller closes the connection instead of serving it.
+    /// False once a drain has finished (its `done` ran): the caller closes the connection
+    /// instead of serving it. While a drain is still waiting, a connection portd accepted just
+    /// before it (its hand-over was already on the way) is added and served like the others.
     bool add(const std::shared_ptr<HttpConnection>& connection);
     void remove(const HttpConnection* connection);
 
@@ -30,6 +32,7 @@ private:
     mutable std::mutex mutex_;
     std::unordered_map<const HttpConnection*, std::weak_ptr<HttpConnection>> connections_;
     bool draining_ = false;
+    bool drained_ = false;  // `done` has run: the worker is going away
     std::function<void()> done_;
 };
 

@@ -856,6 +856,95 @@ class HttpSendfileTest(unittest.TestCase):
 class HttpDrainTest(unittest.TestCase):
     """SIGTERM: idle keep-alive connections close at once, a response in flight completes."""
 
+    def drain_before_first_request(self, trigger, finish):
+        """A connection accepted before the drain but whose request comes after it is answered.
+
+        `trigger(portd, port, root)` starts the drain (SIGTERM, or a reload replacing the
+        worker); `finish(portd, port)` checks that the drain then ends. One shard thread, so the worker hands connections over in accept order: once
+        `used` has its response, `fresh` (connected earlier) is registered with the service.
+        """
+        with tempfile.TemporaryDirectory(prefix="portd-http-") as root:
+            with open(os.path.join(root, "hello.txt"), "wb") as f:
+                f.write(b"hello drain")
+            (port,) = free_ports(1)
+            # Long timeouts: a prompt close below is the drain's doing, not a timeout's.
+            services = """
+                web:
+                  module: http
+                  listen: ["127.0.0.1:{port}"]
+                  threads: 1
+                  options: {{ root: {root}, access_log: "off", server: old,
+                             header_timeout: 15s, keepalive_timeout: 60s }}
+            """.format(port=port, root=root)
+            with PortdProcess(services=services, settings="shutdown_timeout: 20s") as portd:
+                fresh = connect(port)
+                used = connect(port)
+                used_reader = used.makefile("rb")
+                used.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+                status, headers, body = read_response(used_reader)
+                self.assertEqual((status, body), (200, b"hello drain"))
+                self.assertNotIn("close", headers.get("connection", ""))
+
+                started = time.monotonic()
+                trigger(portd, port, root)
+                # The idle keep-alive connection that completed a request closes at once.
+                self.assertTrue(closed_by_peer(used, 5.0), "idle keep-alive connection not closed")
+                self.assertLess(time.monotonic() - started, 5.0)
+                time.sleep(0.3)  # the drain has reached `fresh` too, well before its request
+
+                fresh.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+                try:
+                    fresh_reader = fresh.makefile("rb")
+                    response = read_response(fresh_reader)
+                except ConnectionResetError:
+                    response = None
+                self.assertIsNotNone(response, "closed without a response")
+                status, headers, body = response
+                self.assertEqual(status, 200)
+                self.assertEqual(body, b"hello drain")
+                self.assertEqual(headers.get("connection"), "close")
+                self.assertEqual(headers.get("server"), "old")  # the draining worker answered
+                self.assertEqual(fresh_reader.read(), b"")  # then it closed
+                fresh_reader.close()
+                used_reader.close()
+                fresh.close()
+                used.close()
+                finish(portd, port)
+
+    def test_request_sent_after_sigterm_on_a_connection_accepted_before(self):
+        def sigterm(portd, port, root):
+            portd.signal(signal.SIGTERM)
+
+        def exits(portd, port):
+            # Well before shutdown_timeout (20s): the drain's `done` ran with the last connection.
+            self.assertEqual(portd.proc.wait(10), 0)
+
+        self.drain_before_first_request(sigterm, exits)
+
+    def test_request_sent_after_reload_on_a_connection_accepted_before(self):
+        def reload(portd, port, root):
+            portd.write_manifest(services="""
+                web:
+                  module: http
+                  listen: ["127.0.0.1:{port}"]
+                  threads: 1
+                  options: {{ root: {root}, access_log: "off", server: new }}
+            """.format(port=port, root=root))
+            self.mark = portd.log_mark()
+            portd.signal(signal.SIGHUP)
+            self.assertTrue(portd.wait_for_log("draining", since=self.mark),
+                            portd.stderr(self.mark))
+
+        def old_worker_finishes(portd, port):
+            # Well before shutdown_timeout (20s): the drain's `done` ran with the last connection.
+            self.assertTrue(portd.wait_for_log("old worker pid", 10, since=self.mark),
+                            portd.stderr(self.mark))
+            (status, headers, body), = raw_exchange(
+                port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            self.assertEqual((status, headers.get("server"), body), (200, "new", b"hello drain"))
+
+        self.drain_before_first_request(reload, old_worker_finishes)
+
     def test_drain_on_sigterm(self):
         with tempfile.TemporaryDirectory(prefix="portd-http-") as root:
             big = os.urandom(10 * 1024 * 1024)
