@@ -77,12 +77,17 @@ void AcceptLoop::accept_next() {
     // The new socket is created on its shard, so the module's handlers for it run there.
     acceptor_.async_accept(shards_.next(), [self = shared_from_this()](boost::system::error_code ec,
                                                                        tcp::socket socket) {
-        if (self->stopped_ || ec == net::error::operation_aborted) {
+        if (ec == net::error::operation_aborted) {
             return;
         }
         if (!ec) {
+            // Accepted before stop() took effect: the client is connected and waiting, so it
+            // is handed over all the same (a drain lets the module answer it).
             self->handler_(std::move(socket));
             self->accept_next();
+            return;
+        }
+        if (self->stopped_) {
             return;
         }
         // Out of descriptors or memory: accepting again at once would spin. Pause; the

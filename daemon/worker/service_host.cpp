@@ -173,11 +173,28 @@ void ServiceHost::drain(std::function<void()> done) {
         return;
     }
     draining_ = true;
-    for (auto& loop : gate_->loops) {
-        loop->stop();
-    }
-    service_->drain([control = control_, done = std::move(done)]() mutable {
-        net::post(control, std::move(done));
+    stop_accepting();
+    // Connections accepted just before are still on their way to the module: an accept
+    // completion may wait in the control queue, and hand_over() posts to the shards. The
+    // module is told to drain only after both queues have passed them on; otherwise it could
+    // finish "with no connections" and the worker would exit with one in flight.
+    net::post(control_, [this, done = std::move(done)]() mutable {
+        auto remaining = std::make_shared<std::size_t>(shards_.size());
+        auto ready =
+            std::make_shared<std::function<void()>>([this, done = std::move(done)]() mutable {
+                service_->drain([control = control_, done = std::move(done)]() mutable {
+                    net::post(control, std::move(done));
+                });
+            });
+        for (std::size_t i = 0; i < shards_.size(); ++i) {
+            net::post(shards_.shard(i), [control = control_, remaining, ready] {
+                net::post(control, [remaining, ready] {
+                    if (--*remaining == 0) {
+                        (*ready)();
+                    }
+                });
+            });
+        }
     });
 }
 
