@@ -477,19 +477,30 @@ void Supervisor::close_unused_listeners() {
     }
 }
 
+std::vector<std::shared_ptr<Supervisor::Worker>> Supervisor::workers_of(const Service& service) {
+    std::vector<std::shared_ptr<Worker>> workers = service.retiring;
+    for (const auto& w : {service.current, service.replaced}) {
+        if (w) {
+            workers.push_back(w);
+        }
+    }
+    return workers;
+}
+
+void Supervisor::signal_all(int signal, bool warn_each) {
+    for (const auto& [name, service] : services_) {
+        for (const auto& w : workers_of(service)) {
+            if (warn_each) {
+                spdlog::warn("service {}: worker pid {} did not stop; killing it", name, w->pid);
+            }
+            ::kill(w->pid, signal);
+        }
+    }
+}
+
 void Supervisor::stop(std::function<void()> done) {
     if (stopping_) {
-        // A second request: stop waiting.
-        for (auto& [name, service] : services_) {
-            for (const auto& w : {service.current, service.replaced}) {
-                if (w) {
-                    ::kill(w->pid, SIGKILL);
-                }
-            }
-            for (const auto& w : service.retiring) {
-                ::kill(w->pid, SIGKILL);
-            }
-        }
+        signal_all(SIGKILL);  // a second request: stop waiting
         return;
     }
     stopping_ = true;
@@ -505,32 +516,13 @@ void Supervisor::stop(std::function<void()> done) {
         if (service.respawn_timer) {
             service.respawn_timer->cancel();
         }
-        for (const auto& w : {service.current, service.replaced}) {
-            if (w) {
-                ::kill(w->pid, SIGTERM);
-            }
-        }
-        for (const auto& w : service.retiring) {
-            ::kill(w->pid, SIGTERM);
-        }
     }
+    signal_all(SIGTERM);
     kill_timer_ =
         std::make_unique<net::steady_timer>(io_, manifest_.settings.shutdown_timeout + kKillGrace);
     kill_timer_->async_wait([this](boost::system::error_code ec) {
-        if (ec) {
-            return;
-        }
-        for (auto& [name, service] : services_) {
-            for (const auto& w : {service.current, service.replaced}) {
-                if (w) {
-                    spdlog::warn("service {}: worker pid {} did not stop; killing it", name,
-                                 w->pid);
-                    ::kill(w->pid, SIGKILL);
-                }
-            }
-            for (const auto& w : service.retiring) {
-                ::kill(w->pid, SIGKILL);
-            }
+        if (!ec) {
+            signal_all(SIGKILL, true);
         }
     });
     maybe_finish_stop();
@@ -573,12 +565,7 @@ std::string Supervisor::summary() const {
         if (service.current && service.current->ready) {
             ++serving;
         }
-        for (const auto& w : {service.current, service.replaced}) {
-            if (w) {
-                open += w->counters->open.load();
-            }
-        }
-        for (const auto& w : service.retiring) {
+        for (const auto& w : workers_of(service)) {
             open += w->counters->open.load();
         }
     }
@@ -596,13 +583,8 @@ std::string Supervisor::status_text() const {
         const auto& service = services_.at(spec.name);
         auto totals = service.exited;
         totals.open = 0;  // exited workers hold no connection
-        std::vector<std::shared_ptr<Worker>> workers = service.retiring;
-        workers.push_back(service.current);
-        workers.push_back(service.replaced);
-        for (const auto& w : workers) {
-            if (w) {
-                totals.add(*w->counters);
-            }
+        for (const auto& w : workers_of(service)) {
+            totals.add(*w->counters);
         }
         std::string pid = "-";
         std::string uptime = "-";

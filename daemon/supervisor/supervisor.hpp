@@ -77,6 +77,11 @@ private:
         std::chrono::system_clock::time_point since;
     };
 
+    /// Every live worker of a service: the current one, one being replaced, those draining.
+    static std::vector<std::shared_ptr<Worker>> workers_of(const Service& service);
+    /// Sends `signal` to every worker of every service.
+    void signal_all(int signal, bool warn_each = false);
+
     std::vector<std::string> validate(const manifest::Manifest& m);
     static void apply_log_settings(const manifest::Settings& settings);
     void spawn(Service& service);

@@ -73,23 +73,31 @@ ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& mo
     if (!service_) {
         throw std::runtime_error("module '" + spec_.module + "' created no service");
     }
+    // Only `over_limit: defer` with a connection or rate limit ever pauses accepting; without
+    // one the accept loop skips the hook (and its lock) on every connection.
+    const auto& limits = spec_.limits;
+    const bool may_pause = limits.over_limit == manifest::OverLimit::defer &&
+                           (limits.connections != 0 || limits.rate.has_value());
+    AcceptLoop::Pause pause;
+    if (may_pause) {
+        // Weak: the gate owns the loops, so a strong reference here would be a cycle.
+        pause = [weak_gate = std::weak_ptr<Gate>(gate_),
+                 counters = counters_]() -> std::optional<Admission::Clock::duration> {
+            auto gate = weak_gate.lock();
+            if (!gate) {
+                return std::nullopt;
+            }
+            auto wait = gate->admission.pause_before_accept(Admission::Clock::now());
+            if (wait) {
+                counters->deferred.fetch_add(1, std::memory_order_relaxed);
+            }
+            return wait;
+        };
+    }
     for (int fd : listen_fds) {
         gate_->loops.push_back(std::make_shared<AcceptLoop>(
             control_, fd, shards_, [this](tcp::socket socket) { on_accept(std::move(socket)); },
-            log_,
-            // Weak: the gate owns the loops, so a strong reference here would be a cycle.
-            [weak_gate = std::weak_ptr<Gate>(gate_),
-             counters = counters_]() -> std::optional<Admission::Clock::duration> {
-                auto gate = weak_gate.lock();
-                if (!gate) {
-                    return std::nullopt;
-                }
-                auto pause = gate->admission.pause_before_accept(Admission::Clock::now());
-                if (pause) {
-                    counters->deferred.fetch_add(1, std::memory_order_relaxed);
-                }
-                return pause;
-            }));
+            log_, pause));
     }
 }
 

@@ -19,6 +19,13 @@ from portd_harness import PortdProcess, connect, free_ports, recv_all, recv_exac
 PORTCTL_BIN = os.environ.get("PORTCTL_BIN", "")
 
 
+def inetd_service(name, port, protocol, extra):
+    """One inetd service on 127.0.0.1:`port`, with `extra` (limits, lists) as YAML lines."""
+    lines = ["{}:".format(name), "  module: inetd", '  listen: ["127.0.0.1:{}"]'.format(port),
+             "  options: {{ service: {} }}".format(protocol)] + ["  " + line for line in extra]
+    return "\n".join(lines) + "\n"
+
+
 def echo_round_trip(port, payload, host="127.0.0.1", timeout=10.0):
     with connect(port, host=host, timeout=timeout) as s:
         s.sendall(payload)
@@ -66,13 +73,7 @@ class DeferTest(unittest.TestCase):
 
     def test_connections_limit_makes_the_next_client_wait_then_serves_it(self):
         (port,) = free_ports(1)
-        services = """
-            echo:
-              module: inetd
-              listen: ["127.0.0.1:{port}"]
-              options: {{ service: echo }}
-              limits: {{ connections: 2 }}
-        """.format(port=port)
+        services = inetd_service("echo", port, "echo", ["limits: { connections: 2 }"])
         with PortdProcess(services=services) as portd:
             first = connect(port)
             second = connect(port)
@@ -98,13 +99,7 @@ class DeferTest(unittest.TestCase):
 
     def test_rate_limit_spreads_a_burst_out_and_refuses_none(self):
         (port,) = free_ports(1)
-        services = """
-            echo:
-              module: inetd
-              listen: ["127.0.0.1:{port}"]
-              options: {{ service: echo }}
-              limits: {{ rate: 10/s }}
-        """.format(port=port)
+        services = inetd_service("echo", port, "echo", ["limits: { rate: 10/s }"])
         with PortdProcess(services=services) as portd:
             started = time.monotonic()
             # 25 connections at once: the bucket holds 10, then 10 a second follow.
@@ -185,13 +180,8 @@ class RefuseTest(unittest.TestCase):
 
     def test_rate_refusals_never_disable_the_port(self):
         (port,) = free_ports(1)
-        services = """
-            echo:
-              module: inetd
-              listen: ["127.0.0.1:{port}"]
-              options: {{ service: echo }}
-              limits: {{ rate: 5/s, over_limit: refuse }}
-        """.format(port=port)
+        services = inetd_service("echo", port, "echo",
+                                 ["limits: { rate: 5/s, over_limit: refuse }"])
         with PortdProcess(services=services) as portd:
             served = 0
             for i in range(30):
@@ -238,13 +228,7 @@ class AccessListTest(unittest.TestCase):
 
     def test_a_flood_of_refusals_is_logged_at_a_bounded_rate(self):
         (port,) = free_ports(1)
-        services = """
-            denied:
-              module: inetd
-              listen: ["127.0.0.1:{port}"]
-              options: {{ service: echo }}
-              deny: [0.0.0.0/0]
-        """.format(port=port)
+        services = inetd_service("denied", port, "echo", ["deny: [0.0.0.0/0]"])
         with PortdProcess(services=services) as portd:
             for _ in range(200):
                 with connect(port) as s:
