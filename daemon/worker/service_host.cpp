@@ -46,6 +46,7 @@ struct ServiceHost::Gate {
     Admission admission;
     LogThrottle throttle;
     net::any_io_executor control;
+    std::shared_ptr<ServiceCounters> counters;  // the host's, for leases that outlive it
     std::vector<std::shared_ptr<AcceptLoop>> loops;
 };
 
@@ -60,6 +61,7 @@ ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& mo
       events_(make_event_log(log_, spec_.name, spec_.module)),
       shards_(spec.threads),
       gate_(std::make_shared<Gate>(spec_, control_)) {
+    gate_->counters = counters_;
     ServiceContext context;
     context.name = spec_.name;
     context.options = spec_.options;
@@ -151,14 +153,14 @@ void ServiceHost::on_accept(tcp::socket socket) {
     if (log_->should_log(spdlog::level::debug)) {
         events_->event(spdlog::level::debug, "accept", peer, local, "admitted");
     }
-    // The lease's deleter runs on whichever thread drops the connection.
-    auto token = std::shared_ptr<void>(
-        nullptr, [counters = counters_, gate = gate_, address = peer.address()](void*) {
-            counters->open.fetch_sub(1, std::memory_order_relaxed);
-            if (gate->admission.release(address)) {
-                net::post(gate->control, [gate] { gate->resume_all(); });
-            }
-        });
+    // The lease's deleter runs on whichever thread drops the connection. It captures no more
+    // than it needs: every open connection holds one.
+    auto token = std::shared_ptr<void>(nullptr, [gate = gate_, address = peer.address()](void*) {
+        gate->counters->open.fetch_sub(1, std::memory_order_relaxed);
+        if (gate->admission.release(address)) {
+            net::post(gate->control, [gate] { gate->resume_all(); });
+        }
+    });
     hand_over(Connection{std::move(socket), peer, local, ConnectionLease(std::move(token))},
               std::nullopt);
 }

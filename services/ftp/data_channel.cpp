@@ -161,7 +161,10 @@ net::awaitable<TransferResult> DataChannel::send_file(int fd, off_t offset, std:
         if (n > 0) {
             result.bytes += static_cast<std::uint64_t>(n);
             progress(static_cast<std::size_t>(n));
-            co_await pause(limiter.account(static_cast<std::uint64_t>(n)));
+            if (const auto delay = limiter.account(static_cast<std::uint64_t>(n));
+                delay.count() > 0) {
+                co_await pause(delay);  // only a limited session pays for a coroutine frame
+            }
             continue;
         }
         if (n == 0) {
@@ -221,7 +224,9 @@ net::awaitable<TransferResult> DataChannel::send_file_ascii(int fd, off_t offset
             result.network = ec;
             break;
         }
-        co_await pause(limiter.account(written));
+        if (const auto delay = limiter.account(written); delay.count() > 0) {
+            co_await pause(delay);
+        }
     }
     co_return result;
 }
@@ -259,7 +264,9 @@ net::awaitable<TransferResult> DataChannel::receive_file(int fd, bool ascii, Rat
             result.network = ec;
             break;
         }
-        co_await pause(limiter.account(n));
+        if (const auto delay = limiter.account(n); delay.count() > 0) {
+            co_await pause(delay);
+        }
     }
     if (ascii && result.ok() && pending_cr) {
         converted.clear();

@@ -6,13 +6,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 
 namespace portd::http {
 
 namespace {
 
-constexpr std::size_t kBufferSize = 8 * 1024;
+constexpr std::uint32_t kBufferSize = 8 * 1024;
 constexpr std::chrono::milliseconds kLinger{2000};
 constexpr std::size_t kMaxLingerBytes = 256 * 1024;
 
@@ -41,17 +42,30 @@ std::string endpoint_address(const tcp::endpoint& endpoint) {
 HttpConnection::HttpConnection(std::shared_ptr<ServiceState> state, Connection connection)
     : state_(std::move(state)),
       socket_(std::move(connection.socket)),
+      deadlines_(DeadlineQueue::of(socket_.get_executor())),
       peer_(connection.peer),
       local_(connection.local),
-      remote_(endpoint_address(connection.peer)),
-      lease_(std::move(connection.lease)),
-      timer_(socket_.get_executor()) {}
+      lease_(std::move(connection.lease)) {}
+
+HttpConnection::~HttpConnection() {
+    state_->registry.remove(*this);  // when it ended without finish() (its shard went away)
+}
+
+void HttpConnection::ensure_buffer() {
+    if (!buffer_) {
+        buffer_ = std::make_unique_for_overwrite<char[]>(kBufferSize);
+    }
+}
+
+std::string HttpConnection::remote() const {
+    return endpoint_address(peer_);
+}
 
 void HttpConnection::start() {
     // Registered now, on the thread portd hands the connection over on, not when serve() first
     // runs: a drain arriving in between then waits for this connection's request instead of
     // finishing without it.
-    if (!state_->registry.add(shared_from_this())) {
+    if (!state_->registry.add(*this)) {
         close();  // the drain has finished: the worker is going away
         lease_.release();
         return;
@@ -62,7 +76,7 @@ void HttpConnection::start() {
             net::detached);
     } catch (...) {
         close();
-        state_->registry.remove(this);
+        state_->registry.remove(*this);
         lease_.release();
         throw;
     }
@@ -79,7 +93,7 @@ void HttpConnection::drain() {
         self->draining_ = true;
         // Anything else (a first request not read yet, a request being read or answered, a
         // lingering close) goes on; serve() answers with `Connection: close` and ends.
-        if (self->between_requests_ && !self->closed_) {
+        if (self->parked_ && !self->closed_) {
             boost::system::error_code ignored;
             self->socket_.cancel(ignored);  // wakes the wait; serve() then looks once and closes
         }
@@ -97,111 +111,121 @@ void HttpConnection::close() {
     closed_ = true;
     boost::system::error_code ignored;
     socket_.close(ignored);
-    timer_.cancel();
+    DeadlineQueue::cancel(*this);
+}
+
+void HttpConnection::finish() {
+    close();
+    state_->registry.remove(*this);
+    lease_.release();
 }
 
 void HttpConnection::set_deadline(std::chrono::milliseconds from_now) {
-    deadline_ = Clock::now() + from_now;
-    // A later deadline is picked up when the timer fires; an earlier one must re-arm it.
-    if (deadline_ < timer_.expiry()) {
-        timer_.expires_at(deadline_);
+    timed_out_ = false;  // a new deadline: an expiry before it no longer counts
+    deadlines_.schedule(*this, from_now);
+}
+
+void HttpConnection::expired() {
+    timed_out_ = true;
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);  // a wait in progress ends with `cancelled`; fill() sees the flag
+}
+
+IoResult HttpConnection::read_or_park() {
+    begin_ = end_ = 0;
+    ensure_buffer();
+    std::size_t n = 0;
+    const auto r = try_read(socket_, buffer_.get(), kBufferSize, n);
+    if (r != IoResult::would_block) {
+        end_ = static_cast<std::uint32_t>(n);
+        return r;
+    }
+    if (timed_out_) {
+        return IoResult::cancelled;
+    }
+    // Nothing yet: wait holding neither the buffer nor serve()'s frame (nginx frees its buffers
+    // the same way). The handler holds the connection.
+    buffer_.reset();
+    socket_.async_wait(tcp::socket::wait_read,
+                       [self = shared_from_this()](const boost::system::error_code& ec) {
+                           self->on_readable(ec);
+                       });
+    parked_ = true;
+    return IoResult::would_block;
+}
+
+void HttpConnection::on_readable(const boost::system::error_code& ec) {
+    parked_ = false;
+    // Closed, the keep-alive timeout passed, or the socket failed: done. Otherwise the next
+    // request (or the end of the input) has arrived, or a drain woke the wait: serve() looks.
+    if (closed_ || (ec && (timed_out_ || !draining_))) {
+        finish();
+        return;
+    }
+    try {
+        net::co_spawn(
+            socket_.get_executor(), [self = shared_from_this()] { return self->serve(); },
+            net::detached);
+    } catch (const std::exception& e) {
+        state_->log->warn("connection from {}: {}", remote(), e.what());
+        finish();
     }
 }
 
-net::awaitable<void> HttpConnection::watchdog(std::shared_ptr<HttpConnection> self) {
-    // `self` is a parameter, so the frame holds it from creation: the body starts only when the
-    // executor gets to it, by which time the connection may have ended.
-    (void)self;
-    while (!closed_) {
-        timer_.expires_at(deadline_);
-        boost::system::error_code ec;
-        co_await timer_.async_wait(net::redirect_error(net::use_awaitable, ec));
-        if (closed_) {
-            co_return;
-        }
-        if (Clock::now() >= deadline_) {
-            timed_out_ = true;
-            deadline_ = Clock::time_point::max();
-            boost::system::error_code ignored;
-            socket_.cancel(ignored);
-        }
+net::awaitable<IoResult> HttpConnection::fill() {
+    if (timed_out_) {
+        co_return IoResult::cancelled;  // expired while no wait was in progress
     }
-}
-
-net::awaitable<IoResult> HttpConnection::fill(Request* idle_request) {
     if (begin_ == end_) {
         begin_ = end_ = 0;
-        if (idle_request != nullptr) {
-            // Between requests with nothing buffered: if the next one is not there yet, wait
-            // for it holding no buffers, so an idle keep-alive connection costs little more
-            // than its socket (nginx frees its buffers the same way).
-            if (!buffer_.empty()) {
-                std::size_t n = 0;
-                const auto r = try_read(socket_, buffer_.data(), buffer_.size(), n);
-                if (r != IoResult::would_block) {
-                    end_ = n;
-                    co_return r;
-                }
-                std::vector<char>().swap(buffer_);
-                *idle_request = Request{};
-            }
-            if (const auto r = co_await wait_readable(socket_); r != IoResult::ok) {
-                co_return r;
-            }
-        }
-        if (buffer_.empty()) {
-            buffer_.resize(kBufferSize);
-        }
-    } else if (end_ == buffer_.size()) {
-        std::copy(buffer_.begin() + static_cast<std::ptrdiff_t>(begin_),
-                  buffer_.begin() + static_cast<std::ptrdiff_t>(end_), buffer_.begin());
+        ensure_buffer();
+    } else if (end_ == kBufferSize) {
+        std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
         end_ -= begin_;
         begin_ = 0;
     }
     std::size_t n = 0;
-    const auto r = co_await read_some(socket_, buffer_.data() + end_, buffer_.size() - end_, n);
-    end_ += n;
+    const auto r = co_await read_some(socket_, buffer_.get() + end_, kBufferSize - end_, n);
+    end_ += static_cast<std::uint32_t>(n);
     co_return r;
 }
 
 bool HttpConnection::next_request_arrived() {
     // Called with nothing buffered (begin_ == end_); the buffer may have been released.
-    if (buffer_.empty()) {
-        buffer_.resize(kBufferSize);
-    }
+    ensure_buffer();
     begin_ = end_ = 0;
     std::size_t n = 0;
-    if (try_read(socket_, buffer_.data(), buffer_.size(), n) != IoResult::ok) {
+    if (try_read(socket_, buffer_.get(), kBufferSize, n) != IoResult::ok) {
         return false;  // nothing there yet, or the end of the input: close
     }
-    end_ = n;
+    end_ = static_cast<std::uint32_t>(n);
     return true;
 }
 
 net::awaitable<void> HttpConnection::serve() {
     auto self = shared_from_this();
     try {
-        // Handed over after the drain began (portd posted it just before): the drain's call to
-        // drain() missed it, so take the news from the registry.
-        if (state_->registry.draining()) {
-            draining_ = true;
-        }
         const auto& config = state_->config;
-        boost::system::error_code ignored;
-        socket_.non_blocking(true, ignored);
-        socket_.set_option(tcp::no_delay(true), ignored);
-        buffer_.resize(kBufferSize);
-        set_deadline(config.header_timeout);  // from accept: a silent client is cut off too
-        net::co_spawn(socket_.get_executor(), watchdog(self), net::detached);
+        if (served_ == 0) {  // the first run (a connection parks only after answering a request)
+            // Handed over after the drain began (portd posted it just before): the drain's call
+            // to drain() missed it, so take the news from the registry.
+            if (state_->registry.draining()) {
+                draining_ = true;
+            }
+            boost::system::error_code ignored;
+            socket_.non_blocking(true, ignored);
+            socket_.set_option(tcp::no_delay(true), ignored);
+            ensure_buffer();
+            set_deadline(config.header_timeout);  // from accept: a silent client is cut off too
+        }
 
         RequestParser parser(config.limits);
         Request request;
-        std::uint64_t served = 0;
         bool keep_alive = true;
         while (keep_alive && !closed_) {
             parser.reset();
             idle_ = true;
-            if (served > 0) {
+            if (served_ > 0) {
                 set_deadline(config.keepalive_timeout);
             }
             ParseResult result;
@@ -210,38 +234,42 @@ net::awaitable<void> HttpConnection::serve() {
                 if (begin_ < end_) {
                     if (idle_) {
                         idle_ = false;
-                        if (served > 0) {
+                        if (served_ > 0) {
                             // The whole head must arrive within the header timeout of its first
                             // byte: a client trickling bytes does not extend it (slowloris).
                             set_deadline(config.header_timeout);
                         }
                     }
                     result = parser.parse(request,
-                                          std::string_view(buffer_.data() + begin_, end_ - begin_));
-                    begin_ += result.consumed;
+                                          std::string_view(buffer_.get() + begin_, end_ - begin_));
+                    begin_ += static_cast<std::uint32_t>(result.consumed);
                     if (result.state != ParseState::need_more) {
                         have_request = true;
                         break;
                     }
                 }
-                if (draining_ && idle_ && served > 0) {
-                    // Draining between requests: closing now is safe (the client retries), but
-                    // a next request already sent (pipelined, or just arrived) is answered.
-                    // A connection that has answered nothing yet keeps reading its first
-                    // request instead: its client may have sent it before it saw the drain.
-                    if (!next_request_arrived()) {
+                if (idle_ && served_ > 0) {  // between requests, nothing buffered
+                    if (draining_) {
+                        // Closing now is safe (the client retries), but a next request already
+                        // sent (pipelined, or just arrived) is answered. A connection that has
+                        // answered nothing yet keeps reading its first request instead: its
+                        // client may have sent it before it saw the drain.
+                        if (!next_request_arrived()) {
+                            break;
+                        }
+                        continue;
+                    }
+                    const auto r = read_or_park();
+                    if (r == IoResult::would_block) {
+                        co_return;  // parked: on_readable() carries on
+                    }
+                    if (r != IoResult::ok) {
                         break;
                     }
                     continue;
                 }
-                between_requests_ = idle_ && served > 0;
-                const auto r = co_await fill(between_requests_ ? &request : nullptr);
-                between_requests_ = false;
+                const auto r = co_await fill();
                 if (r != IoResult::ok) {
-                    if (r == IoResult::cancelled && draining_ && !timed_out_ && !closed_ && idle_ &&
-                        served > 0) {
-                        continue;  // drain() woke the wait: look for input once, then close
-                    }
                     if (timed_out_ && parser.started()) {
                         timed_out_ = false;
                         co_await send_error(408, nullptr);
@@ -257,10 +285,10 @@ net::awaitable<void> HttpConnection::serve() {
                 co_await send_error(result.status, parser.started() ? &request : nullptr);
                 break;
             }
-            ++served;
+            ++served_;
             keep_alive = request.is_http11() ? !request.has_token("connection", "close")
                                              : request.has_token("connection", "keep-alive");
-            if (served >= config.max_requests || draining_) {
+            if (served_ >= config.max_requests || draining_) {
                 keep_alive = false;
             }
             if (request.body != BodyKind::none && !co_await discard_body(request)) {
@@ -289,11 +317,9 @@ net::awaitable<void> HttpConnection::serve() {
             co_await linger_close(false);
         }
     } catch (const std::exception& e) {
-        state_->log->warn("connection from {}: {}", remote_, e.what());
+        state_->log->warn("connection from {}: {}", remote(), e.what());
     }
-    close();
-    state_->registry.remove(this);
-    lease_.release();
+    finish();
 }
 
 net::awaitable<bool> HttpConnection::discard_body(const Request& request) {
@@ -311,18 +337,18 @@ net::awaitable<bool> HttpConnection::discard_body(const Request& request) {
     // every byte would let a client trickling a body hold the connection for ever (slowloris).
     set_deadline(config.header_timeout);
     while (!closed_) {
-        const std::string_view available(buffer_.data() + begin_, end_ - begin_);
+        const std::string_view available(buffer_.get() + begin_, end_ - begin_);
         if (request.body == BodyKind::length) {
             const auto n =
                 static_cast<std::size_t>(std::min<std::uint64_t>(remaining, available.size()));
-            begin_ += n;
+            begin_ += static_cast<std::uint32_t>(n);
             remaining -= n;
             if (remaining == 0) {
                 co_return true;
             }
         } else {
             const auto r = chunked.feed(available);
-            begin_ += r.consumed;
+            begin_ += static_cast<std::uint32_t>(r.consumed);
             if (r.state == ParseState::good) {
                 co_return true;
             }
@@ -434,9 +460,8 @@ net::awaitable<void> HttpConnection::refuse() {
     try {
         boost::system::error_code ignored;
         socket_.non_blocking(true, ignored);
-        buffer_.resize(kBufferSize);
+        ensure_buffer();
         set_deadline(std::min(kLinger, state_->config.send_timeout));
-        net::co_spawn(socket_.get_executor(), watchdog(self), net::detached);
         auto response = error_response(503);
         response.add_header("Retry-After", "5");
         std::uint64_t bytes = 0;
@@ -444,7 +469,7 @@ net::awaitable<void> HttpConnection::refuse() {
             co_await linger_close(true);
         }
     } catch (const std::exception& e) {
-        state_->log->warn("refusing {}: {}", remote_, e.what());
+        state_->log->warn("refusing {}: {}", remote(), e.what());
     }
     close();
     lease_.release();
@@ -454,8 +479,9 @@ void HttpConnection::log(const Request* request, int status, std::uint64_t bytes
     if (!state_->access_log.enabled()) {
         return;
     }
+    const auto remote_address = remote();
     AccessRecord record;
-    record.remote = remote_;
+    record.remote = remote_address;
     record.time = std::time(nullptr);
     record.status = status;
     record.bytes = bytes;

@@ -1,8 +1,15 @@
 // One HTTP connection's life: read → parse → discard any body → respond → keep-alive or close.
-// It owns only the socket, the input buffer and the deadline; what to answer is decided by
-// StaticFiles. All of its handlers run on the socket's single-threaded executor.
+// It owns only the socket, the input buffer and its place in the shard's DeadlineQueue; what to
+// answer is decided by StaticFiles. All of its handlers run on the socket's single-threaded
+// executor.
+//
+// Between requests, with nothing buffered, a connection parks: serve() ends (its coroutine frame,
+// the parser and the request go), the input buffer is freed, and a plain readiness wait holding
+// the connection starts serve() again when the next request arrives. An idle keep-alive
+// connection thus costs its socket and this object, as in nginx.
 #pragma once
 
+#include "http/deadline_queue.hpp"
 #include "http/request_parser.hpp"
 #include "http/response.hpp"
 #include "http/service_state.hpp"
@@ -13,13 +20,17 @@
 #include <chrono>
 #include <memory>
 #include <string>
-#include <vector>
 
 namespace portd::http {
 
-class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
+class HttpConnection : public std::enable_shared_from_this<HttpConnection>,
+                       public ConnectionRegistry::Hook,
+                       private DeadlineQueue::Entry {
 public:
     HttpConnection(std::shared_ptr<ServiceState> state, Connection connection);
+    ~HttpConnection() override;
+    HttpConnection(const HttpConnection&) = delete;
+    HttpConnection& operator=(const HttpConnection&) = delete;
 
     /// Serves the connection (from any thread).
     void start();
@@ -35,40 +46,49 @@ public:
     void stop();
 
 private:
-    using Clock = std::chrono::steady_clock;
+    /// The deadline passed: cancel whatever the connection waits for (DeadlineQueue::Entry).
+    void expired() override;
 
     net::awaitable<void> serve();
     net::awaitable<void> refuse();
-    net::awaitable<void> watchdog(std::shared_ptr<HttpConnection> self);
+    /// Between requests with nothing buffered: reads what has arrived, or parks (would_block:
+    /// serve() must end now, on_readable() takes over).
+    IoResult read_or_park();
+    void on_readable(const boost::system::error_code& ec);
     net::awaitable<bool> discard_body(const Request& request);
     net::awaitable<bool> send(const Response& response, bool head_only, Persistence persistence,
                               std::uint64_t& body_bytes);
     net::awaitable<void> send_error(int status, const Request* request);
     net::awaitable<void> linger_close(bool after_error);
-    net::awaitable<IoResult> fill(Request* idle_request = nullptr);
+    net::awaitable<IoResult> fill();
+    void ensure_buffer();
     bool next_request_arrived();
 
     void set_deadline(std::chrono::milliseconds from_now);
     void close();
+    /// Closes and tells the registry and portd the connection is gone.
+    void finish();
+    std::string remote() const;
     void log(const Request* request, int status, std::uint64_t bytes);
 
     std::shared_ptr<ServiceState> state_;
     tcp::socket socket_;
+    DeadlineQueue& deadlines_;  // the shard's
     tcp::endpoint peer_;
     tcp::endpoint local_;
-    std::string remote_;
     ConnectionLease lease_;
-    net::steady_timer timer_;
-    Clock::time_point deadline_{};
-    std::vector<char> buffer_;
-    std::size_t begin_ = 0;
-    std::size_t end_ = 0;
-    bool timed_out_ = false;  // the watchdog fired and cancelled the socket
+    // The input buffer (kBufferSize bytes, or none while parked) and the unparsed bytes in it.
+    // Members are ordered and sized to keep an idle connection small.
+    std::unique_ptr<char[]> buffer_;
+    std::uint32_t begin_ = 0;
+    std::uint32_t end_ = 0;
+    std::uint32_t served_ = 0;  // requests answered (max_requests is capped far below 2^32)
+    bool timed_out_ = false;    // the deadline passed and cancelled the socket
     bool draining_ = false;
     bool idle_ = false;  // waiting for the first byte of a request
-    // Waiting for the first byte of a request after at least one was answered: the one wait a
-    // drain may cut short (the client retries such a connection, RFC 9112 §9.5).
-    bool between_requests_ = false;
+    // Parked between requests: the one wait a drain may cut short (the client retries such a
+    // connection, RFC 9112 §9.5).
+    bool parked_ = false;
     bool closed_ = false;
 };
 

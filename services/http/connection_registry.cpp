@@ -6,18 +6,26 @@
 
 namespace portd::http {
 
-bool ConnectionRegistry::add(const std::shared_ptr<HttpConnection>& connection) {
+ConnectionRegistry::ConnectionRegistry() = default;
+ConnectionRegistry::~ConnectionRegistry() = default;
+
+bool ConnectionRegistry::add(HttpConnection& connection) {
     std::lock_guard lock(mutex_);
     if (drained_) {
         return false;
     }
-    connections_.emplace(connection.get(), connection);
+    if (!static_cast<Hook&>(connection).is_linked()) {
+        connections_.push_back(connection);
+    }
     return true;
 }
 
-void ConnectionRegistry::remove(const HttpConnection* connection) {
+void ConnectionRegistry::remove(HttpConnection& connection) {
     std::unique_lock lock(mutex_);
-    connections_.erase(connection);
+    if (!static_cast<Hook&>(connection).is_linked()) {
+        return;
+    }
+    connections_.erase(connections_.iterator_to(connection));
     notify_if_empty(lock);
 }
 
@@ -36,8 +44,18 @@ void ConnectionRegistry::notify_if_empty(std::unique_lock<std::mutex>& lock) {
     }
 }
 
+std::vector<std::shared_ptr<HttpConnection>> ConnectionRegistry::live() const {
+    std::vector<std::shared_ptr<HttpConnection>> result;
+    for (const auto& c : connections_) {
+        if (auto alive = const_cast<HttpConnection&>(c).weak_from_this().lock()) {
+            result.push_back(std::move(alive));
+        }
+    }
+    return result;
+}
+
 void ConnectionRegistry::drain(std::function<void()> done) {
-    std::vector<std::shared_ptr<HttpConnection>> live;
+    std::vector<std::shared_ptr<HttpConnection>> connections;
     {
         std::unique_lock lock(mutex_);
         if (drained_) {
@@ -55,33 +73,23 @@ void ConnectionRegistry::drain(std::function<void()> done) {
         } else {
             done_ = std::move(done);
         }
-        for (const auto& [key, weak] : connections_) {
-            if (auto c = weak.lock()) {
-                live.push_back(std::move(c));
-            }
-        }
-        if (live.empty()) {
-            connections_.clear();
-            notify_if_empty(lock);
-            return;
-        }
+        connections = live();
+        // With none left (or only ones being destroyed, whose destructors remove them and
+        // notify), `done` runs now or from the last remove().
+        notify_if_empty(lock);
     }
-    for (const auto& c : live) {
+    for (const auto& c : connections) {
         c->drain();
     }
 }
 
 void ConnectionRegistry::stop() {
-    std::vector<std::shared_ptr<HttpConnection>> live;
+    std::vector<std::shared_ptr<HttpConnection>> connections;
     {
         std::lock_guard lock(mutex_);
-        for (const auto& [key, weak] : connections_) {
-            if (auto c = weak.lock()) {
-                live.push_back(std::move(c));
-            }
-        }
+        connections = live();
     }
-    for (const auto& c : live) {
+    for (const auto& c : connections) {
         c->stop();
     }
 }

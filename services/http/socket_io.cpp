@@ -40,13 +40,6 @@ IoResult try_read(tcp::socket& socket, char* buffer, std::size_t size, std::size
     return IoResult::cancelled;
 }
 
-net::awaitable<IoResult> wait_readable(tcp::socket& socket) {
-    if (!socket.is_open()) {
-        co_return IoResult::cancelled;
-    }
-    co_return co_await wait(socket, tcp::socket::wait_read);
-}
-
 net::awaitable<IoResult> read_some(tcp::socket& socket, char* buffer, std::size_t size,
                                    std::size_t& read) {
     while (true) {

@@ -1,7 +1,7 @@
 // Non-blocking socket I/O as coroutines: try the system call first and wait for readiness only
 // when the kernel says EAGAIN (one epoll round trip fewer per request than async_read_some),
 // and sendfile(2) so file bytes never pass through user space. Every wait is an async_wait on
-// the socket, so cancelling the socket (the timeout watchdog) ends any of them.
+// the socket, so cancelling the socket (when a deadline passes) ends any of them.
 #pragma once
 
 #include <portd/net.hpp>
@@ -21,10 +21,6 @@ net::awaitable<IoResult> read_some(tcp::socket& socket, char* buffer, std::size_
 
 /// One recv(2) that never waits: `would_block` when nothing has arrived yet.
 IoResult try_read(tcp::socket& socket, char* buffer, std::size_t size, std::size_t& read);
-
-/// Waits until input (or the end of it) is there, without reading: a connection waiting for its
-/// next request then needs no buffer.
-net::awaitable<IoResult> wait_readable(tcp::socket& socket);
 
 /// Writes all of `data`; `more` tells the kernel further bytes follow at once (MSG_MORE), so
 /// a response head and the first file bytes leave in one segment. `progress` runs after every

@@ -5,7 +5,8 @@
 #   tests/bench/ftp.sh [BUILD_DIR]        (default: build)
 #
 # Environment: SCALE (divides the big sizes, default 1: 1 GiB RETR, 256 MiB STOR), ROUNDS (runs
-# per figure, best kept, default 3), NO_INSTALL=1 to refuse installing vsftpd with apt-get.
+# per figure, best kept, default 3), NO_INSTALL=1 to refuse installing vsftpd with apt-get, ONLY
+# (run only the rows whose title contains it, e.g. ONLY=RETR; RESULTS.md is then left alone).
 #
 # Figures, each for portd and vsftpd (both up at once, measured alternately):
 #   RETR of a 1 GiB file (MB/s), STOR of 256 MiB (MB/s), LIST of a 10,000-file directory (s),
@@ -208,7 +209,10 @@ runs = [
     ("50 clients x RETR 10 MiB (MB/s)", parallel, True),
 ]
 rows = []
+only = os.environ.get("ONLY", "")
 for title, fn, higher in runs:
+    if only not in title:
+        continue
     best = {}
     for r in range(rounds):
         # Alternate the order so that neither server always runs on a warmer cache.
@@ -220,6 +224,8 @@ for title, fn, higher in runs:
     rows.append((title, best["portd"], best["vsftpd"], ratio))
     print("%-40s portd %10.3f  vsftpd %10.3f  ratio %.2f" % (title, best["portd"], best["vsftpd"], ratio), flush=True)
 
+if only:
+    sys.exit(0)
 vsftpd_version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "vsftpd"],
                                 capture_output=True).stdout.decode() or "?"
 now = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC")

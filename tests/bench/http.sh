@@ -4,7 +4,8 @@
 #   tests/bench/http.sh [BUILD_DIR]        (default: build)
 #
 # Environment: DURATION (per wrk run, default 10s), THREADS (wrk threads, default: cores),
-# NO_INSTALL=1 to refuse installing nginx and wrk with apt-get.
+# NO_INSTALL=1 to refuse installing nginx and wrk with apt-get, ONLY (a case name such as
+# 1k-c1 or close-c50, or "memory": run just that, log off, and leave RESULTS.md alone).
 #
 # Runs, each for portd and nginx (both up at once, measured alternately: portd, nginx, nginx,
 # portd, and averaged), with the access log off and then on:
@@ -214,7 +215,9 @@ mean() {  # "rps p99" "rps p99" → the mean of each
 
 # Both servers run at once, and every case is measured portd, nginx, nginx, portd: on a
 # machine shared with other work, the load drifts, and this order spreads the drift evenly.
+ONLY=${ONLY:-}
 for logmode in off on; do
+    [[ -n "$ONLY" && $logmode == on ]] && break
     plog=off
     nlog=off
     if [[ $logmode == on ]]; then
@@ -223,7 +226,7 @@ for logmode in off on; do
     fi
     start_portd "$plog"
     start_nginx "$nlog"
-    if [[ $logmode == off ]]; then
+    if [[ $logmode == off && ( -z "$ONLY" || "$ONLY" == memory ) ]]; then
         # Before any load: VmHWM is then the peak with the idle connections held.
         for server in portd nginx; do
             if [[ $server == portd ]]; then port=$PORTD_PORT; pid=$PORTD_PID
@@ -241,10 +244,16 @@ for logmode in off on; do
                  "${RESULT[$server/perconn]} KiB per idle connection" >&2
         done
     fi
+    if [[ "$ONLY" == memory ]]; then
+        stop_pid "$PORTD_PID"
+        stop_pid "$NGINX_PID"
+        exit 0
+    fi
     run_wrk "$PORTD_PORT" /1k.bin 10 >/dev/null  # warm-up
     run_wrk "$NGINX_PORT" /1k.bin 10 >/dev/null
     for case in "${CASES[@]}"; do
         name=${case%%:*}
+        [[ -z "$ONLY" || "$ONLY" == "$name" ]] || continue
         p1=$(measure "$PORTD_PORT" "$case")
         n1=$(measure "$NGINX_PORT" "$case")
         n2=$(measure "$NGINX_PORT" "$case")
@@ -257,6 +266,8 @@ for logmode in off on; do
     stop_pid "$NGINX_PID"
     rm -f "$WORK"/*-access.log
 done
+
+[[ -z "$ONLY" ]] || exit 0
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 

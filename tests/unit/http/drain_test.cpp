@@ -174,12 +174,12 @@ protected:
     }
 
     /// Accepts the next connection and hands it to the service, as portd does: a post to the
-    /// connection's executor.
-    void hand_over() {
+    /// connection's executor. `lease_token` stands for portd's: it goes when the lease does.
+    void hand_over(std::shared_ptr<void> lease_token = nullptr) {
         tcp::socket socket(io_.get_executor());
         acceptor_.accept(socket);
-        auto connection =
-            std::make_shared<Connection>(Connection{std::move(socket), {}, {}, ConnectionLease()});
+        auto connection = std::make_shared<Connection>(
+            Connection{std::move(socket), {}, {}, ConnectionLease(std::move(lease_token))});
         connection->peer = connection->socket.remote_endpoint();
         connection->local = connection->socket.local_endpoint();
         net::post(io_, [this, connection] { service_->accept(std::move(*connection)); });
@@ -364,6 +364,54 @@ TEST_F(DrainTest, DoneRunsOnceWithoutConnectionsAndForEveryDrain) {
     bool closed = false;
     EXPECT_EQ(client.read_to_end(2s, &closed), "");
     EXPECT_TRUE(closed);
+}
+
+// Between requests a connection parks (no coroutine, no buffer); these follow it through
+// parking and waking again.
+
+TEST_F(DrainTest, ParkedConnectionServesEveryLaterRequestByteExact) {
+    Client client(port_);
+    hand_over();
+    for (int i = 0; i < 4; ++i) {
+        client.send(kGet);
+        const auto response = read_response(client);
+        EXPECT_EQ(response.rfind("HTTP/1.1 200 OK\r\n", 0), 0U) << response;
+        EXPECT_TRUE(response.ends_with("\r\n\r\n" + std::string(kBody))) << response;
+        std::this_thread::sleep_for(30ms);  // long enough for the connection to park
+    }
+    // A request whose head arrives in two pieces, the first one waking the parked connection.
+    client.send(kGet.substr(0, 10));
+    std::this_thread::sleep_for(50ms);
+    client.send(kGet.substr(10));
+    const auto split = read_response(client);
+    EXPECT_TRUE(split.ends_with("\r\n\r\n" + std::string(kBody))) << split;
+}
+
+TEST_F(DrainTest, ParkedConnectionClosedByTheClientReleasesItsLease) {
+    std::promise<void> released;
+    auto token = std::shared_ptr<void>(nullptr, [&released](void*) { released.set_value(); });
+    Client client(port_);
+    hand_over(std::move(token));
+    client.send(kGet);
+    ASSERT_TRUE(read_response(client).ends_with(kBody));
+    std::this_thread::sleep_for(30ms);
+    client.close();
+    EXPECT_EQ(released.get_future().wait_for(5s), std::future_status::ready);
+}
+
+TEST_F(DrainTest, StopEndsAParkedConnectionAndALaterDrainFinishesAtOnce) {
+    Client client(port_);
+    hand_over();
+    client.send(kGet);
+    ASSERT_TRUE(read_response(client).ends_with(kBody));
+    std::this_thread::sleep_for(30ms);
+    post_and_wait([this] { service_->stop(); });
+    bool closed = false;
+    EXPECT_EQ(client.read_to_end(2s, &closed), "");
+    EXPECT_TRUE(closed);
+    settle();
+    drain();  // the stopped connection has left the registry
+    EXPECT_TRUE(wait_done(2s));
 }
 
 }  // namespace
