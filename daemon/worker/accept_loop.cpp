@@ -1,7 +1,5 @@
 #include "worker/accept_loop.hpp"
 
-#include "worker/shard_pool.hpp"
-
 #include <sys/socket.h>
 
 namespace portd::worker {
@@ -18,14 +16,20 @@ tcp::acceptor adopt(const net::any_io_executor& executor, int fd) {
 
 }  // namespace
 
-AcceptLoop::AcceptLoop(net::any_io_executor control, int fd, ShardPool& shards, Handler handler,
+AcceptLoop::AcceptLoop(net::any_io_executor shard, int fd, Handler handler,
                        std::shared_ptr<spdlog::logger> log, Pause pause)
-    : acceptor_(adopt(control, fd)),
-      retry_timer_(control),
-      shards_(shards),
+    : executor_(std::move(shard)),
+      acceptor_(adopt(executor_, fd)),
+      retry_timer_(executor_),
       handler_(std::move(handler)),
       log_(std::move(log)),
-      pause_(std::move(pause)) {}
+      pause_(std::move(pause)) {
+    boost::system::error_code ec;
+    const auto listening = acceptor_.local_endpoint(ec);
+    if (!ec && !listening.address().is_unspecified()) {
+        fixed_local_ = listening;
+    }
+}
 
 void AcceptLoop::start() {
     accept_next();
@@ -74,35 +78,41 @@ void AcceptLoop::accept_next() {
             return;
         }
     }
-    // The new socket is created on its shard, so the module's handlers for it run there.
-    acceptor_.async_accept(shards_.next(), [self = shared_from_this()](boost::system::error_code ec,
-                                                                       tcp::socket socket) {
-        if (ec == net::error::operation_aborted) {
-            return;
-        }
-        if (!ec) {
-            // Accepted before stop() took effect: the client is connected and waiting, so it
-            // is handed over all the same (a drain lets the module answer it).
-            self->handler_(std::move(socket));
+    // The new socket is on this loop's shard, so the module's handlers for it run here.
+    acceptor_.async_accept(
+        peer_, [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
+            if (ec == net::error::operation_aborted) {
+                return;
+            }
+            if (!ec) {
+                // Accepted before stop() took effect: the client is connected and waiting, so it
+                // is handed over all the same (a drain lets the module answer it).
+                auto local = self->fixed_local_.value_or(tcp::endpoint());
+                if (!self->fixed_local_) {
+                    local = socket.local_endpoint(ec);
+                }
+                if (!ec) {
+                    self->handler_(std::move(socket), self->peer_, local);
+                }  // else the client has already gone
+                self->accept_next();
+                return;
+            }
+            if (self->stopped_) {
+                return;
+            }
+            // Out of descriptors or memory: accepting again at once would spin. Pause; the
+            // kernel keeps queueing connections in the backlog meanwhile.
+            if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+                ec == net::error::no_memory || ec.value() == ENFILE) {
+                self->log_->warn("accept on {} failed: {}; pausing accepts for 100 ms",
+                                 self->local_address(), ec.message());
+                self->back_off();
+                return;
+            }
+            // ECONNABORTED and friends concern one connection only.
+            self->log_->debug("accept on {}: {}", self->local_address(), ec.message());
             self->accept_next();
-            return;
-        }
-        if (self->stopped_) {
-            return;
-        }
-        // Out of descriptors or memory: accepting again at once would spin. Pause; the
-        // kernel keeps queueing connections in the backlog meanwhile.
-        if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
-            ec == net::error::no_memory || ec.value() == ENFILE) {
-            self->log_->warn("accept on {} failed: {}; pausing accepts for 100 ms",
-                             self->local_address(), ec.message());
-            self->back_off();
-            return;
-        }
-        // ECONNABORTED and friends concern one connection only.
-        self->log_->debug("accept on {}: {}", self->local_address(), ec.message());
-        self->accept_next();
-    });
+        });
 }
 
 void AcceptLoop::back_off() {

@@ -1,4 +1,7 @@
-// Accepts on one listening socket and hands each connection on, on the shard it will live on.
+// Accepts on one listening socket, on one shard, and hands each connection on right there: the
+// connection lives on the shard that accepted it, with no hop between threads. Each shard has
+// its own AcceptLoop (on its own duplicate of the listening descriptor), so the shards take
+// connections from the one kernel queue as they have time for them.
 #pragma once
 
 #include <portd/net.hpp>
@@ -13,36 +16,43 @@
 
 namespace portd::worker {
 
-class ShardPool;
-
 class AcceptLoop : public std::enable_shared_from_this<AcceptLoop> {
 public:
-    /// Called on the control executor with a socket already bound to its shard's executor.
-    using Handler = std::function<void(tcp::socket)>;
+    /// Called on the loop's shard with the accepted socket (on that shard's executor), the
+    /// client's address and the local address it connected to.
+    using Handler =
+        std::function<void(tcp::socket, const tcp::endpoint& peer, const tcp::endpoint& local)>;
     /// Asked before each accept (see Admission::pause_before_accept): nullopt accepts now, a
     /// duration waits that long and asks again, duration::max() waits for resume().
     using Pause = std::function<std::optional<std::chrono::steady_clock::duration>()>;
 
-    /// Takes ownership of the listening `fd`. `pause` may be empty: never pause.
-    AcceptLoop(net::any_io_executor control, int fd, ShardPool& shards, Handler handler,
+    /// Takes ownership of the listening `fd`, and accepts on `shard`. `pause` may be empty:
+    /// never pause. Every other call below must be made on `shard`.
+    AcceptLoop(net::any_io_executor shard, int fd, Handler handler,
                std::shared_ptr<spdlog::logger> log, Pause pause = {});
 
     void start();
     /// Stops accepting. The listening socket is closed in this process only.
     void stop();
-    /// A loop paused until a connection closes may accept again. Call on the control executor.
+    /// A loop paused until a connection closes may accept again.
     void resume();
 
+    /// The listening address, as text (any thread).
     std::string local_address() const;
+    const net::any_io_executor& executor() const { return executor_; }
 
 private:
     void accept_next();
     void back_off();
     void wait_then_accept(std::chrono::steady_clock::duration delay);
 
+    net::any_io_executor executor_;
     tcp::acceptor acceptor_;
+    // The listening address when it is a specific one: then every connection's local address,
+    // and no getsockname(2) per connection is needed. Unset for a wildcard listener.
+    std::optional<tcp::endpoint> fixed_local_;
+    tcp::endpoint peer_;  // filled by the accept in progress (no getpeername(2) per connection)
     net::steady_timer retry_timer_;
-    ShardPool& shards_;
     Handler handler_;
     std::shared_ptr<spdlog::logger> log_;
     Pause pause_;

@@ -5,6 +5,12 @@
 #include "worker/event_log.hpp"
 #include "worker/log_throttle.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
 namespace portd::worker {
 
 namespace {
@@ -36,10 +42,10 @@ struct ServiceHost::Gate {
           throttle(kRefusalLogBurst, kRefusalLogWindow),
           control(std::move(control_executor)) {}
 
-    /// Every accept loop that paused waiting for a slot may go on. Runs on the control executor.
+    /// Every accept loop that paused waiting for a slot may go on (each on its own shard).
     void resume_all() {
         for (auto& loop : loops) {
-            loop->resume();
+            net::post(loop->executor(), [loop] { loop->resume(); });
         }
     }
 
@@ -96,10 +102,29 @@ ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& mo
             return wait;
         };
     }
-    for (int fd : listen_fds) {
-        gate_->loops.push_back(std::make_shared<AcceptLoop>(
-            control_, fd, shards_, [this](tcp::socket socket) { on_accept(std::move(socket)); },
-            log_, pause));
+    // One accept loop per listening socket and shard, each on its own duplicate of the
+    // descriptor: a connection is accepted by the shard it will live on.
+    const AcceptLoop::Handler handler = [this](tcp::socket socket, const tcp::endpoint& peer,
+                                               const tcp::endpoint& local) {
+        on_accept(std::move(socket), peer, local);
+    };
+    for (std::size_t i = 0; i < listen_fds.size(); ++i) {
+        for (std::size_t shard = 0; shard < shards_.size(); ++shard) {
+            int fd = listen_fds[i];
+            if (shard + 1 < shards_.size()) {
+                fd = ::fcntl(listen_fds[i], F_DUPFD_CLOEXEC, 0);
+                if (fd < 0) {
+                    const int err = errno;
+                    for (std::size_t rest = i; rest < listen_fds.size(); ++rest) {
+                        ::close(listen_fds[rest]);  // not adopted by any loop yet
+                    }
+                    throw std::system_error(err, std::generic_category(),
+                                            "duplicating a listening socket");
+                }
+            }
+            gate_->loops.push_back(std::make_shared<AcceptLoop>(shards_.shard(shard).get_executor(),
+                                                                fd, handler, log_, pause));
+        }
     }
 }
 
@@ -110,20 +135,19 @@ ServiceHost::~ServiceHost() {
 
 void ServiceHost::start() {
     shards_.start();
-    for (auto& loop : gate_->loops) {
-        loop->start();
-        log_->info("listening on {} (module {}, {} thread{})", loop->local_address(), spec_.module,
-                   spec_.threads, spec_.threads == 1 ? "" : "s");
+    for (std::size_t i = 0; i < gate_->loops.size(); ++i) {
+        const auto& loop = gate_->loops[i];
+        net::post(loop->executor(), [loop] { loop->start(); });
+        if (i % shards_.size() == 0) {  // one line per listening socket, not per shard
+            log_->info("listening on {} (module {}, {} thread{})", loop->local_address(),
+                       spec_.module, spec_.threads, spec_.threads == 1 ? "" : "s");
+        }
     }
 }
 
-void ServiceHost::on_accept(tcp::socket socket) {
+void ServiceHost::on_accept(tcp::socket socket, const tcp::endpoint& peer,
+                            const tcp::endpoint& local) {
     boost::system::error_code ec;
-    auto peer = socket.remote_endpoint(ec);
-    auto local = socket.local_endpoint(ec);
-    if (ec) {
-        return;  // the client has already gone
-    }
     const auto now = Admission::Clock::now();
     const auto decision = gate_->admission.admit(peer.address(), now);
     if (decision.verdict != Verdict::admit) {
@@ -166,16 +190,21 @@ void ServiceHost::on_accept(tcp::socket socket) {
 }
 
 void ServiceHost::hand_over(Connection connection, std::optional<std::string> refusal) {
-    // Hand the connection over on its own shard: from here on only that thread touches it.
-    auto executor = connection.socket.get_executor();
-    net::post(executor, [service = service_.get(), refusal = std::move(refusal),
-                         connection = std::make_shared<Connection>(std::move(connection))] {
-        if (refusal) {
-            service->refuse(std::move(*connection), *refusal);
-        } else {
-            service->accept(std::move(*connection));
-        }
-    });
+    // Called on the connection's own shard (the one that accepted it): from here on only that
+    // thread touches it. A direct call, so that drain()'s pass through the shard's queue comes
+    // after every connection accepted before the listening socket closed.
+    if (refusal) {
+        service_->refuse(std::move(connection), *refusal);
+    } else {
+        service_->accept(std::move(connection));
+    }
+}
+
+void ServiceHost::on_each_loop(std::function<void(AcceptLoop&)> f) {
+    auto shared = std::make_shared<std::function<void(AcceptLoop&)>>(std::move(f));
+    for (auto& loop : gate_->loops) {
+        net::post(loop->executor(), [loop, shared] { (*shared)(*loop); });
+    }
 }
 
 void ServiceHost::drain(std::function<void()> done) {
@@ -183,42 +212,41 @@ void ServiceHost::drain(std::function<void()> done) {
         return;
     }
     draining_ = true;
-    stop_accepting();
-    // Connections accepted just before are still on their way to the module: an accept
-    // completion may wait in the control queue, and hand_over() posts to the shards. The
-    // module is told to drain only after both queues have passed them on; otherwise it could
-    // finish "with no connections" and the worker would exit with one in flight.
-    net::post(control_, [this, done = std::move(done)]() mutable {
-        auto remaining = std::make_shared<std::size_t>(shards_.size());
-        auto ready =
-            std::make_shared<std::function<void()>>([this, done = std::move(done)]() mutable {
-                service_->drain([control = control_, done = std::move(done)]() mutable {
-                    net::post(control, std::move(done));
-                });
-            });
-        for (std::size_t i = 0; i < shards_.size(); ++i) {
-            net::post(shards_.shard(i), [control = control_, remaining, ready] {
+    // Each shard closes its listening sockets, then passes once more through its queue: an
+    // accept that completed before the close waits there, and its handler hands the
+    // connection to the module. The module is told to drain only after every shard has done
+    // so; otherwise it could finish "with no connections" and the worker would exit with one
+    // in flight.
+    auto remaining = std::make_shared<std::size_t>(shards_.size());
+    auto ready = std::make_shared<std::function<void()>>([this, done = std::move(done)]() mutable {
+        service_->drain([control = control_, done = std::move(done)]() mutable {
+            net::post(control, std::move(done));
+        });
+    });
+    for (std::size_t shard = 0; shard < shards_.size(); ++shard) {
+        auto& context = shards_.shard(shard);
+        net::post(context, [this, shard, &context, control = control_, remaining, ready] {
+            for (std::size_t i = shard; i < gate_->loops.size(); i += shards_.size()) {
+                gate_->loops[i]->stop();
+            }
+            net::post(context, [control, remaining, ready] {
                 net::post(control, [remaining, ready] {
                     if (--*remaining == 0) {
                         (*ready)();
                     }
                 });
             });
-        }
-    });
+        });
+    }
 }
 
 void ServiceHost::stop() {
-    for (auto& loop : gate_->loops) {
-        loop->stop();
-    }
+    stop_accepting();
     service_->stop();
 }
 
 void ServiceHost::stop_accepting() {
-    for (auto& loop : gate_->loops) {
-        loop->stop();
-    }
+    on_each_loop([](AcceptLoop& loop) { loop.stop(); });
 }
 
 void ServiceHost::shutdown() {

@@ -48,14 +48,10 @@ public:
     /// Closes everything now (the drain deadline passed).
     void stop();
 
-    /// Closes the listening sockets. A pending accept completes with operation_aborted on the
-    /// control executor, and that completion holds a socket of one of this host's shards: let
-    /// the control executor run it (io_context::poll()) before the host is destroyed, or the
-    /// socket outlives its shard.
+    /// Closes the listening sockets (each on its shard, shortly after this returns).
     void stop_accepting();
 
-    /// Joins the shard threads and releases every connection. Call after drain or stop, and
-    /// after the control executor has run what stop_accepting() left it.
+    /// Joins the shard threads and releases every connection. Call after drain or stop.
     void shutdown();
 
     const std::string& name() const { return spec_.name; }
@@ -66,7 +62,9 @@ private:
     // host's last handler on a shard, so it holds this, never the host.
     struct Gate;
 
-    void on_accept(tcp::socket socket);
+    void on_accept(tcp::socket socket, const tcp::endpoint& peer, const tcp::endpoint& local);
+    /// Runs `f(loop)` on each accept loop's shard.
+    void on_each_loop(std::function<void(AcceptLoop&)> f);
     void hand_over(Connection connection, std::optional<std::string> refusal);
 
     manifest::ServiceSpec spec_;

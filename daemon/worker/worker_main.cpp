@@ -180,7 +180,7 @@ void worker_main(WorkerStart start) {
         ::close(ready_fd);
 
         io.run();
-        // Cancelled accepts hold sockets of the host's shards: finish them while those exist.
+        // Anything the drain left on the control executor runs before the shards go.
         host.stop_accepting();
         io.restart();
         io.poll();

@@ -432,16 +432,16 @@ net::awaitable<void> HttpConnection::linger_close(bool after_error) {
     if (closed_) {
         co_return;
     }
-    boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
     if (!after_error && begin_ == end_) {
         char probe = 0;
         const auto n = ::recv(socket_.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
         if (n == 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
-            close();
+            close();  // nothing unread: a plain close sends FIN, not RST
             co_return;
         }
     }
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
     timed_out_ = false;
     set_deadline(std::min(kLinger, state_->config.header_timeout));
     std::size_t dropped = 0;
