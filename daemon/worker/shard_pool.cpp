@@ -33,10 +33,6 @@ void ShardPool::start() {
     }
 }
 
-net::io_context& ShardPool::next() {
-    return *contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
-}
-
 void ShardPool::stop() {
     guards_.clear();
     for (auto& context : contexts_) {

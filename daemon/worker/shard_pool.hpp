@@ -4,7 +4,6 @@
 
 #include <portd/net.hpp>
 
-#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <thread>
@@ -21,8 +20,6 @@ public:
 
     /// Starts one thread per shard; they run until stop().
     void start();
-    /// The next shard's io_context, round robin (for a new connection's socket).
-    net::io_context& next();
     net::io_context& shard(std::size_t index) { return *contexts_.at(index); }
     std::size_t size() const { return contexts_.size(); }
     /// Stops every io_context and joins the threads. Pending handlers are destroyed with their
@@ -34,7 +31,6 @@ private:
     std::vector<std::unique_ptr<net::io_context>> contexts_;
     std::vector<WorkGuard> guards_;
     std::vector<std::thread> threads_;
-    std::atomic<std::size_t> next_{0};
 };
 
 }  // namespace portd::worker

@@ -153,8 +153,8 @@ protected:
         if (control_thread_.joinable()) {
             control_thread_.join();
         }
-        // As a worker does: the cancelled accept holds a socket of a shard, so it must run
-        // before the host (and its shards) go.
+        // As a worker does at the end: close the listeners, run what is left on the control
+        // executor, then let the host (and its shards) go.
         host_->stop_accepting();
         control_.restart();
         control_.poll();
