@@ -6,6 +6,8 @@
 
 #include <portd/net.hpp>
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -43,6 +45,7 @@ public:
 
 private:
     void accept_next();
+    void hand_over(int fd, const sockaddr_storage& address, socklen_t length);
     void back_off();
     void wait_then_accept(std::chrono::steady_clock::duration delay);
 
@@ -51,7 +54,6 @@ private:
     // The listening address when it is a specific one: then every connection's local address,
     // and no getsockname(2) per connection is needed. Unset for a wildcard listener.
     std::optional<tcp::endpoint> fixed_local_;
-    tcp::endpoint peer_;  // filled by the accept in progress (no getpeername(2) per connection)
     net::steady_timer retry_timer_;
     Handler handler_;
     std::shared_ptr<spdlog::logger> log_;

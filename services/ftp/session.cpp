@@ -46,7 +46,6 @@ void Session::start() {
     // "ABOR\r\n" with MSG_OOB); inline, the urgent byte stays in the stream where the line
     // splitter sees it, instead of being lost.
     socket_.set_option(net::socket_base::out_of_band_inline(true), ignored);
-    socket_.set_option(tcp::no_delay(true), ignored);
     idle_deadline_ = Clock::now() + service_->config().idle_timeout;
     auto self = shared_from_this();
     net::co_spawn(executor(), run(self), net::detached);

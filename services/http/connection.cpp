@@ -212,9 +212,7 @@ net::awaitable<void> HttpConnection::serve() {
             if (state_->registry.draining()) {
                 draining_ = true;
             }
-            boost::system::error_code ignored;
-            socket_.non_blocking(true, ignored);
-            socket_.set_option(tcp::no_delay(true), ignored);
+            // The socket is non-blocking and has TCP_NODELAY already (the SDK's promise).
             ensure_buffer();
             set_deadline(config.header_timeout);  // from accept: a silent client is cut off too
         }
@@ -470,8 +468,6 @@ net::awaitable<void> HttpConnection::linger_close(bool after_error) {
 net::awaitable<void> HttpConnection::refuse() {
     auto self = shared_from_this();
     try {
-        boost::system::error_code ignored;
-        socket_.non_blocking(true, ignored);
         ensure_buffer();
         set_deadline(std::min(kLinger, state_->config.send_timeout));
         auto response = error_response(503);

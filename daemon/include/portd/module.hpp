@@ -76,7 +76,9 @@ private:
     std::shared_ptr<void> token_;
 };
 
-/// An accepted TCP connection, handed over to the module.
+/// An accepted TCP connection, handed over to the module. The socket is already non-blocking
+/// (O_NONBLOCK, though Asio's non_blocking() does not know it) and has TCP_NODELAY set: a
+/// module need not spend a system call on either.
 struct Connection {
     tcp::socket socket;     // connected; its executor is the shard this connection lives on
     tcp::endpoint peer;     // the client

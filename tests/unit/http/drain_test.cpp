@@ -178,6 +178,8 @@ protected:
     void hand_over(std::shared_ptr<void> lease_token = nullptr) {
         tcp::socket socket(io_.get_executor());
         acceptor_.accept(socket);
+        socket.non_blocking(true);  // as portd hands sockets over
+        socket.set_option(tcp::no_delay(true));
         auto connection = std::make_shared<Connection>(
             Connection{std::move(socket), {}, {}, ConnectionLease(std::move(lease_token))});
         connection->peer = connection->socket.remote_endpoint();

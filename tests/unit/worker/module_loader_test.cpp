@@ -181,5 +181,12 @@ TEST_F(HostedModule, ModuleCodeKnowsItRunsOnItsShard) {
     EXPECT_EQ(round_trip(port_, "?"), "inside\n");
 }
 
+// The SDK promises modules a socket that is already non-blocking and has TCP_NODELAY.
+TEST_F(HostedModule, HandedOverSocketIsNonBlockingWithNoDelay) {
+    host("reports_socket");
+    EXPECT_EQ(round_trip(port_, "?"), "nonblocking nodelay\n");
+    EXPECT_EQ(round_trip(port_, "?"), "nonblocking nodelay\n");  // whichever shard takes it
+}
+
 }  // namespace
 }  // namespace portd::worker
