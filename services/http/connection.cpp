@@ -220,7 +220,8 @@ net::awaitable<void> HttpConnection::serve() {
         RequestParser parser(config.limits);
         Request request;
         bool keep_alive = true;
-        bool woken = served_ > 0;  // resumed after parking: already queued behind the others
+        bool client_closes = false;  // the last request said it is the last (RFC 9112 §9.6)
+        bool woken = served_ > 0;    // resumed after parking: already queued behind the others
         while (keep_alive && !closed_) {
             if (served_ > 0 && !woken) {
                 // One request per turn of the shard, as nginx does: this connection's next
@@ -298,6 +299,7 @@ net::awaitable<void> HttpConnection::serve() {
             ++served_;
             keep_alive = request.is_http11() ? !request.has_token("connection", "close")
                                              : request.has_token("connection", "keep-alive");
+            client_closes = !keep_alive;
             if (served_ >= config.max_requests || draining_) {
                 keep_alive = false;
             }
@@ -324,7 +326,7 @@ net::awaitable<void> HttpConnection::serve() {
             }
         }
         if (!closed_ && !keep_alive) {
-            co_await linger_close(false);
+            co_await linger_close(false, client_closes);
         }
     } catch (const std::exception& e) {
         state_->log->warn("connection from {}: {}", remote(), e.what());
@@ -433,13 +435,18 @@ net::awaitable<void> HttpConnection::send_error(int status, const Request* reque
     close();
 }
 
-net::awaitable<void> HttpConnection::linger_close(bool after_error) {
+net::awaitable<void> HttpConnection::linger_close(bool after_error, bool client_closes) {
     // Closing a socket with unread input makes the kernel send RST, which can destroy the
     // response still in flight. Half-close, then read and drop what the client still sends,
     // briefly and boundedly (nginx's lingering close). After a clean last response with
     // nothing more from the client, close at once: connection churn then costs no extra
-    // round trip.
+    // round trip. A client that sent `close` itself sends nothing after it (RFC 9112 §9.6),
+    // so with nothing left over from it there is not even a look.
     if (closed_) {
+        co_return;
+    }
+    if (!after_error && client_closes && begin_ == end_) {
+        close();
         co_return;
     }
     if (!after_error && begin_ == end_) {

@@ -59,7 +59,7 @@ private:
     net::awaitable<bool> send(const Response& response, bool head_only, Persistence persistence,
                               std::uint64_t& body_bytes);
     net::awaitable<void> send_error(int status, const Request* request);
-    net::awaitable<void> linger_close(bool after_error);
+    net::awaitable<void> linger_close(bool after_error, bool client_closes = false);
     net::awaitable<IoResult> fill();
     void ensure_buffer();
     bool next_request_arrived();
