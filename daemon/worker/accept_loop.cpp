@@ -168,8 +168,6 @@ void AcceptLoop::hand_over(int fd, const sockaddr_storage& address, socklen_t le
         log_->warn("accept on {}: {}", local_address(), ec.message());
         return;
     }
-    // Accepted before stop() took effect: the client is connected and waiting, so it is handed
-    // over all the same (a drain lets the module answer it).
     auto local = fixed_local_.value_or(tcp::endpoint());
     if (!fixed_local_) {
         local = socket.local_endpoint(ec);

@@ -212,11 +212,11 @@ void ServiceHost::drain(std::function<void()> done) {
         return;
     }
     draining_ = true;
-    // Each shard closes its listening sockets, then passes once more through its queue: an
-    // accept that completed before the close waits there, and its handler hands the
-    // connection to the module. The module is told to drain only after every shard has done
-    // so; otherwise it could finish "with no connections" and the worker would exit with one
-    // in flight.
+    // Each shard closes its listening sockets (every connection it accepted before that has
+    // reached the module: the hand-over is a direct call), then passes once more through its
+    // queue, behind whatever the module posted for those connections. The module is told to
+    // drain only after every shard has done so; otherwise it could finish "with no
+    // connections" and the worker would exit with one in flight.
     auto remaining = std::make_shared<std::size_t>(shards_.size());
     auto ready = std::make_shared<std::function<void()>>([this, done = std::move(done)]() mutable {
         service_->drain([control = control_, done = std::move(done)]() mutable {
