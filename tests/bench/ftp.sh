@@ -6,7 +6,10 @@
 #
 # Environment: SCALE (divides the big sizes, default 1: 1 GiB RETR, 256 MiB STOR), ROUNDS (runs
 # per figure, best kept, default 3), NO_INSTALL=1 to refuse installing vsftpd with apt-get, ONLY
-# (run only the rows whose title contains it, e.g. ONLY=RETR; RESULTS.md is then left alone).
+# (run only the rows whose title contains it, e.g. ONLY=RETR; RESULTS.md is then left alone),
+# PIN=1 (both servers on CPU 0 and every client on CPU 1: on loopback the sender's sendfile
+# carries the whole TCP path, and without pinning the figures depend on where the scheduler puts
+# client and server more than on the servers).
 #
 # Figures, each for portd and vsftpd (both up at once, measured alternately):
 #   RETR of a 1 GiB file (MB/s), STOR of 256 MiB (MB/s), LIST of a 10,000-file directory (s),
@@ -32,6 +35,14 @@ if ! command -v vsftpd >/dev/null && [[ ! -x /usr/sbin/vsftpd ]]; then
 fi
 VSFTPD=$(command -v vsftpd || echo /usr/sbin/vsftpd)
 id ftp >/dev/null 2>&1 || useradd --system --home-dir /srv/ftp --shell /usr/sbin/nologin ftp
+
+SERVER_CPU=()
+CLIENT_CPU=()
+if [[ -n "${PIN:-}" ]]; then
+    (($(nproc) >= 2)) || { echo "PIN=1 needs two CPUs" >&2; exit 1; }
+    SERVER_CPU=(taskset -c 0)
+    CLIENT_CPU=(taskset -c 1)
+fi
 
 WORK=$(mktemp -d -t portd-ftp-bench-XXXXXX)
 PIDS=()
@@ -115,9 +126,9 @@ secure_chroot_dir=$WORK/empty
 ftp_username=ftp
 CONF
 
-"$PORTD" --foreground -c "$WORK/portd.yaml" 2>"$WORK/portd.log" &
+"${SERVER_CPU[@]}" "$PORTD" --foreground -c "$WORK/portd.yaml" 2>"$WORK/portd.log" &
 PIDS+=($!)
-"$VSFTPD" "$WORK/vsftpd.conf" 2>"$WORK/vsftpd.log" &
+"${SERVER_CPU[@]}" "$VSFTPD" "$WORK/vsftpd.conf" 2>"$WORK/vsftpd.log" &
 PIDS+=($!)
 
 wait_ftp() {
@@ -135,7 +146,7 @@ wait_ftp "$PORTD_PORT"
 wait_ftp "$VSFTPD_PORT"
 
 # The measurements. Each prints one number; the larger-is-better ones are MB/s (10^6 bytes).
-python3 - "$PORTD_PORT" "$VSFTPD_PORT" "$ROUNDS" "$WORK" "$BIG" "$UPLOAD" "$RESULTS" \
+"${CLIENT_CPU[@]}" python3 - "$PORTD_PORT" "$VSFTPD_PORT" "$ROUNDS" "$WORK" "$BIG" "$UPLOAD" "$RESULTS" \
     "$(git -C "$REPO" rev-parse --short HEAD)" "$SCALE" <<'PY'
 import ftplib, os, subprocess, sys, threading, time, datetime
 
@@ -233,7 +244,8 @@ section = ["<!-- ftp:begin -->", "## FTP (portd ftp module vs vsftpd)", "",
            "%s, commit %s, %d cores, best of %d rounds; vsftpd %s (use_sendfile=YES); portd threads 2. "
            "Clients: curl (RETR, STOR, LIST), Python ftplib (small RETRs, parallel clients), all "
            "passive mode on loopback.%s" % (now, commit, os.cpu_count(), rounds, vsftpd_version,
-           "" if scale == "1" else " Sizes divided by SCALE=%s." % scale), "",
+           ("" if scale == "1" else " Sizes divided by SCALE=%s." % scale) +
+           (" Both servers pinned to CPU 0, every client to CPU 1 (PIN=1)." if os.environ.get("PIN") else "")), "",
            "| run | portd | vsftpd | ratio (>1: portd better) |", "|---|---:|---:|---:|"]
 for title, p, v, ratio in rows:
     section.append("| %s | %.3f | %.3f | %.2f |" % (title, p, v, ratio))
