@@ -105,7 +105,7 @@ void AcceptLoop::accept_next() {
         const int fd = ::accept4(acceptor_.native_handle(), reinterpret_cast<sockaddr*>(&address),
                                  &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            hand_over(fd, address, length);
+            deliver(fd, address, length);
             continue;
         }
         const int err = errno;
@@ -152,7 +152,7 @@ void AcceptLoop::accept_next() {
                          });
 }
 
-void AcceptLoop::hand_over(int fd, const sockaddr_storage& address, socklen_t length) {
+void AcceptLoop::deliver(int fd, const sockaddr_storage& address, socklen_t length) {
     tcp::endpoint peer;
     if (length > peer.capacity()) {
         ::close(fd);

@@ -45,7 +45,8 @@ public:
 
 private:
     void accept_next();
-    void hand_over(int fd, const sockaddr_storage& address, socklen_t length);
+    /// Wraps an accepted descriptor in a socket on this shard and passes it to the handler.
+    void deliver(int fd, const sockaddr_storage& address, socklen_t length);
     void back_off();
     void wait_then_accept(std::chrono::steady_clock::duration delay);
 

@@ -131,13 +131,17 @@ void HttpConnection::expired() {
     socket_.cancel(ignored);  // a wait in progress ends with `cancelled`; fill() sees the flag
 }
 
-IoResult HttpConnection::read_or_park() {
+IoResult HttpConnection::read_available() {
     begin_ = end_ = 0;
     ensure_buffer();
     std::size_t n = 0;
     const auto r = try_read(socket_, buffer_.get(), kBufferSize, n);
-    if (r != IoResult::would_block) {
-        end_ = static_cast<std::uint32_t>(n);
+    end_ = static_cast<std::uint32_t>(n);
+    return r;
+}
+
+IoResult HttpConnection::read_or_park() {
+    if (const auto r = read_available(); r != IoResult::would_block) {
         return r;
     }
     if (timed_out_) {
@@ -188,18 +192,6 @@ net::awaitable<IoResult> HttpConnection::fill() {
     const auto r = co_await read_some(socket_, buffer_.get() + end_, kBufferSize - end_, n);
     end_ += static_cast<std::uint32_t>(n);
     co_return r;
-}
-
-bool HttpConnection::next_request_arrived() {
-    // Called with nothing buffered (begin_ == end_); the buffer may have been released.
-    ensure_buffer();
-    begin_ = end_ = 0;
-    std::size_t n = 0;
-    if (try_read(socket_, buffer_.get(), kBufferSize, n) != IoResult::ok) {
-        return false;  // nothing there yet, or the end of the input: close
-    }
-    end_ = static_cast<std::uint32_t>(n);
-    return true;
 }
 
 net::awaitable<void> HttpConnection::serve() {
@@ -265,8 +257,8 @@ net::awaitable<void> HttpConnection::serve() {
                         // sent (pipelined, or just arrived) is answered. A connection that has
                         // answered nothing yet keeps reading its first request instead: its
                         // client may have sent it before it saw the drain.
-                        if (!next_request_arrived()) {
-                            break;
+                        if (read_available() != IoResult::ok) {
+                            break;  // nothing there yet, or the end of the input: close
                         }
                         continue;
                     }

@@ -51,6 +51,8 @@ private:
 
     net::awaitable<void> serve();
     net::awaitable<void> refuse();
+    /// With nothing buffered (the buffer may have been released): one read that never waits.
+    IoResult read_available();
     /// Between requests with nothing buffered: reads what has arrived, or parks (would_block:
     /// serve() must end now, on_readable() takes over).
     IoResult read_or_park();
@@ -62,7 +64,6 @@ private:
     net::awaitable<void> linger_close(bool after_error, bool client_closes = false);
     net::awaitable<IoResult> fill();
     void ensure_buffer();
-    bool next_request_arrived();
 
     void set_deadline(std::chrono::milliseconds from_now);
     void close();

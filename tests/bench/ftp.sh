@@ -146,7 +146,8 @@ wait_ftp "$PORTD_PORT"
 wait_ftp "$VSFTPD_PORT"
 
 # The measurements. Each prints one number; the larger-is-better ones are MB/s (10^6 bytes).
-"${CLIENT_CPU[@]}" python3 - "$PORTD_PORT" "$VSFTPD_PORT" "$ROUNDS" "$WORK" "$BIG" "$UPLOAD" "$RESULTS" \
+"${CLIENT_CPU[@]}" python3 - "$PORTD_PORT" "$VSFTPD_PORT" "$ROUNDS" "$WORK" "$BIG" "$UPLOAD" \
+    "$RESULTS" \
     "$(git -C "$REPO" rev-parse --short HEAD)" "$SCALE" <<'PY'
 import ftplib, os, subprocess, sys, threading, time, datetime
 
@@ -245,7 +246,8 @@ section = ["<!-- ftp:begin -->", "## FTP (portd ftp module vs vsftpd)", "",
            "Clients: curl (RETR, STOR, LIST), Python ftplib (small RETRs, parallel clients), all "
            "passive mode on loopback.%s" % (now, commit, os.cpu_count(), rounds, vsftpd_version,
            ("" if scale == "1" else " Sizes divided by SCALE=%s." % scale) +
-           (" Both servers pinned to CPU 0, every client to CPU 1 (PIN=1)." if os.environ.get("PIN") else "")), "",
+           (" Both servers pinned to CPU 0, every client to CPU 1 (PIN=1)."
+            if os.environ.get("PIN") else "")), "",
            "| run | portd | vsftpd | ratio (>1: portd better) |", "|---|---:|---:|---:|"]
 for title, p, v, ratio in rows:
     section.append("| %s | %.3f | %.3f | %.2f |" % (title, p, v, ratio))

@@ -860,8 +860,9 @@ class HttpDrainTest(unittest.TestCase):
         """A connection accepted before the drain but whose request comes after it is answered.
 
         `trigger(portd, port, root)` starts the drain (SIGTERM, or a reload replacing the
-        worker); `finish(portd, port)` checks that the drain then ends. One shard thread, so the worker hands connections over in accept order: once
-        `used` has its response, `fresh` (connected earlier) is registered with the service.
+        worker); `finish(portd, port)` checks that the drain then ends. One shard thread, so the
+        worker hands connections over in accept order: once `used` has its response, `fresh`
+        (connected earlier) is registered with the service.
         """
         with tempfile.TemporaryDirectory(prefix="portd-http-") as root:
             with open(os.path.join(root, "hello.txt"), "wb") as f:

@@ -34,35 +34,38 @@ private:
     std::vector<std::string>& log_;
 };
 
-void run_until(net::io_context& io, const std::function<bool()>& done) {
-    const auto limit = Clock::now() + 10s;
-    while (!done() && Clock::now() < limit) {
-        io.run_for(5ms);
-        io.restart();
+/// A queue on its own io_context, and the names of the entries in the order they expired.
+class DeadlineQueueTest : public ::testing::Test {
+protected:
+    /// Runs the io_context until `done` holds (at most 10 s).
+    void run_until(const std::function<bool()>& done) {
+        const auto limit = Clock::now() + 10s;
+        while (!done() && Clock::now() < limit) {
+            io.run_for(5ms);
+            io.restart();
+        }
     }
-}
 
-TEST(DeadlineQueue, ExpiresInDeadlineOrderAcrossLanes) {
     net::io_context io;
-    auto& queue = DeadlineQueue::of(io.get_executor());
+    DeadlineQueue& queue = DeadlineQueue::of(io.get_executor());
     std::vector<std::string> log;
+};
+
+TEST_F(DeadlineQueueTest, ExpiresInDeadlineOrderAcrossLanes) {
     Recorder slow("slow", log), fast("fast", log), medium("medium", log);
     const auto start = Clock::now();
     queue.schedule(slow, 120ms);
     queue.schedule(fast, 10ms);
     queue.schedule(medium, 60ms);
     EXPECT_EQ(queue.size(), 3U);
-    run_until(io, [&] { return log.size() == 3; });
+    run_until([&] { return log.size() == 3; });
     EXPECT_EQ(log, (std::vector<std::string>{"fast", "medium", "slow"}));
     EXPECT_GE(slow.fired_at - start, 120ms);
     EXPECT_FALSE(slow.scheduled());
     EXPECT_EQ(queue.size(), 0U);
 }
 
-TEST(DeadlineQueue, RescheduleMovesTheDeadlineLater) {
-    net::io_context io;
-    auto& queue = DeadlineQueue::of(io.get_executor());
-    std::vector<std::string> log;
+TEST_F(DeadlineQueueTest, RescheduleMovesTheDeadlineLater) {
     Recorder first("first", log), second("second", log);
     queue.schedule(first, 30ms);
     queue.schedule(second, 30ms);
@@ -70,15 +73,12 @@ TEST(DeadlineQueue, RescheduleMovesTheDeadlineLater) {
     io.restart();
     const auto moved = Clock::now();
     queue.schedule(first, 30ms);  // now behind `second`, and no earlier than `moved` + 30 ms
-    run_until(io, [&] { return log.size() == 2; });
+    run_until([&] { return log.size() == 2; });
     EXPECT_EQ(log, (std::vector<std::string>{"second", "first"}));
     EXPECT_GE(first.fired_at - moved, 30ms);
 }
 
-TEST(DeadlineQueue, CancelledAndDestroyedEntriesNeverFire) {
-    net::io_context io;
-    auto& queue = DeadlineQueue::of(io.get_executor());
-    std::vector<std::string> log;
+TEST_F(DeadlineQueueTest, CancelledAndDestroyedEntriesNeverFire) {
     Recorder kept("kept", log), cancelled("cancelled", log);
     queue.schedule(cancelled, 10ms);
     {
@@ -88,15 +88,12 @@ TEST(DeadlineQueue, CancelledAndDestroyedEntriesNeverFire) {
     DeadlineQueue::cancel(cancelled);
     queue.schedule(kept, 40ms);
     EXPECT_EQ(queue.size(), 1U);
-    run_until(io, [&] { return !log.empty(); });
+    run_until([&] { return !log.empty(); });
     io.run_for(20ms);
     EXPECT_EQ(log, (std::vector<std::string>{"kept"}));
 }
 
-TEST(DeadlineQueue, AnExpiryMayScheduleAgainAndZeroWaitsForTheNextTurn) {
-    net::io_context io;
-    auto& queue = DeadlineQueue::of(io.get_executor());
-    std::vector<std::string> log;
+TEST_F(DeadlineQueueTest, AnExpiryMayScheduleAgainAndZeroWaitsForTheNextTurn) {
     Recorder repeating("tick", log);
     int left = 3;
     repeating.on_expired = [&] {
@@ -106,7 +103,7 @@ TEST(DeadlineQueue, AnExpiryMayScheduleAgainAndZeroWaitsForTheNextTurn) {
     };
     queue.schedule(repeating, 0ms);
     EXPECT_TRUE(log.empty());  // never inside schedule()
-    run_until(io, [&] { return log.size() == 3; });
+    run_until([&] { return log.size() == 3; });
     io.run_for(20ms);
     EXPECT_EQ(log.size(), 3U);
     EXPECT_FALSE(repeating.scheduled());
