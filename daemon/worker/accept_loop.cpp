@@ -1,5 +1,7 @@
 #include "worker/accept_loop.hpp"
 
+#include <portd/socket_state.hpp>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -168,6 +170,7 @@ void AcceptLoop::deliver(int fd, const sockaddr_storage& address, socklen_t leng
         log_->warn("accept on {}: {}", local_address(), ec.message());
         return;
     }
+    mark_non_blocking(socket);  // accept4 made it so; spares the ioctl of its first wait
     auto local = fixed_local_.value_or(tcp::endpoint());
     if (!fixed_local_) {
         local = socket.local_endpoint(ec);

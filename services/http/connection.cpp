@@ -1,6 +1,9 @@
 #include "http/connection.hpp"
 
 #include "http/http_date.hpp"
+#include "http/launch_here.hpp"
+
+#include <portd/socket_state.hpp>
 
 #include <sys/socket.h>
 
@@ -45,7 +48,11 @@ HttpConnection::HttpConnection(std::shared_ptr<ServiceState> state, Connection c
       deadlines_(DeadlineQueue::of(socket_.get_executor())),
       peer_(connection.peer),
       local_(connection.local),
-      lease_(std::move(connection.lease)) {}
+      lease_(std::move(connection.lease)) {
+    // This module never duplicates a socket and its worker never forks: closing the socket is
+    // enough to take it out of epoll, one system call fewer per connection.
+    mark_not_duplicated(socket_);
+}
 
 HttpConnection::~HttpConnection() {
     state_->registry.remove(*this);  // when it ended without finish() (its shard went away)
@@ -71,14 +78,23 @@ void HttpConnection::start() {
         return;
     }
     try {
-        net::co_spawn(
-            socket_.get_executor(), [self = shared_from_this()] { return self->serve(); },
-            net::detached);
+        // portd hands connections over on their shard: serve() then starts at once and reads a
+        // request that came with the connection in this same pass.
+        net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->launch(); });
     } catch (...) {
         close();
         state_->registry.remove(*this);
         lease_.release();
         throw;
+    }
+}
+
+void HttpConnection::launch() {
+    try {
+        launch_here(socket_.get_executor(), serve());
+    } catch (const std::exception& e) {  // no memory for the coroutine frame
+        state_->log->warn("connection from {}: {}", remote(), e.what());
+        finish();
     }
 }
 
@@ -137,11 +153,17 @@ IoResult HttpConnection::read_available() {
     std::size_t n = 0;
     const auto r = try_read(socket_, buffer_.get(), kBufferSize, n);
     end_ = static_cast<std::uint32_t>(n);
+    drained_ = r == IoResult::would_block || (r == IoResult::ok && n < kBufferSize);
     return r;
 }
 
 IoResult HttpConnection::read_or_park() {
-    if (const auto r = read_available(); r != IoResult::would_block) {
+    if (drained_) {
+        // The last read left nothing behind: anything since has raised a readiness edge that
+        // the wait below sees (Asio re-arms the descriptor for it), so looking now would only
+        // cost a read that finds nothing, as nginx's epoll loop knows too.
+        begin_ = end_ = 0;
+    } else if (const auto r = read_available(); r != IoResult::would_block) {
         return r;
     }
     if (timed_out_) {
@@ -160,20 +182,14 @@ IoResult HttpConnection::read_or_park() {
 
 void HttpConnection::on_readable(const boost::system::error_code& ec) {
     parked_ = false;
+    drained_ = false;  // something has arrived (or the drain woke the wait): look
     // Closed, the keep-alive timeout passed, or the socket failed: done. Otherwise the next
     // request (or the end of the input) has arrived, or a drain woke the wait: serve() looks.
     if (closed_ || (ec && (timed_out_ || !draining_))) {
         finish();
         return;
     }
-    try {
-        net::co_spawn(
-            socket_.get_executor(), [self = shared_from_this()] { return self->serve(); },
-            net::detached);
-    } catch (const std::exception& e) {
-        state_->log->warn("connection from {}: {}", remote(), e.what());
-        finish();
-    }
+    launch();
 }
 
 net::awaitable<IoResult> HttpConnection::fill() {
@@ -189,8 +205,10 @@ net::awaitable<IoResult> HttpConnection::fill() {
         begin_ = 0;
     }
     std::size_t n = 0;
-    const auto r = co_await read_some(socket_, buffer_.get() + end_, kBufferSize - end_, n);
+    const std::size_t space = kBufferSize - end_;
+    const auto r = co_await read_some(socket_, buffer_.get() + end_, space, n);
     end_ += static_cast<std::uint32_t>(n);
+    drained_ = r == IoResult::ok && n < space;
     co_return r;
 }
 
@@ -215,7 +233,7 @@ net::awaitable<void> HttpConnection::serve() {
         bool client_closes = false;  // the last request said it is the last (RFC 9112 §9.6)
         bool woken = served_ > 0;    // resumed after parking: already queued behind the others
         while (keep_alive && !closed_) {
-            if (served_ > 0 && !woken) {
+            if (served_ > 0 && !woken && (begin_ < end_ || !drained_)) {
                 // One request per turn of the shard, as nginx does: this connection's next
                 // request waits behind the other connections' ready work, so none of them
                 // waits long for a busy one (tail latency). It also gives the next request
@@ -322,6 +340,8 @@ net::awaitable<void> HttpConnection::serve() {
         }
     } catch (const std::exception& e) {
         state_->log->warn("connection from {}: {}", remote(), e.what());
+    } catch (...) {  // launch_here(): nothing may leave the coroutine
+        state_->log->warn("connection from {}: unexpected exception", remote());
     }
     finish();
 }

@@ -49,6 +49,8 @@ private:
     /// The deadline passed: cancel whatever the connection waits for (DeadlineQueue::Entry).
     void expired() override;
 
+    /// Runs serve() on this thread until its first wait (from a handler on the socket's shard).
+    void launch();
     net::awaitable<void> serve();
     net::awaitable<void> refuse();
     /// With nothing buffered (the buffer may have been released): one read that never waits.
@@ -90,6 +92,7 @@ private:
     // Parked between requests: the one wait a drain may cut short (the client retries such a
     // connection, RFC 9112 §9.5).
     bool parked_ = false;
+    bool drained_ = false;  // the last read found the socket empty (it returned less than asked)
     bool closed_ = false;
 };
 

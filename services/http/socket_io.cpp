@@ -42,15 +42,23 @@ IoResult try_read(tcp::socket& socket, char* buffer, std::size_t size, std::size
 
 net::awaitable<IoResult> read_some(tcp::socket& socket, char* buffer, std::size_t size,
                                    std::size_t& read) {
-    while (true) {
-        const auto r = try_read(socket, buffer, size, read);
-        if (r != IoResult::would_block) {
-            co_return r;
-        }
-        if (const auto w = co_await wait(socket, tcp::socket::wait_read); w != IoResult::ok) {
-            co_return w;
-        }
+    read = 0;
+    if (!socket.is_open()) {
+        co_return IoResult::cancelled;
     }
+    // Asio's own read tries recv(2) at once and, when nothing is there, waits without re-arming
+    // the descriptor in epoll; the read then happens as the readiness arrives. A recv here
+    // followed by async_wait would cost an epoll_ctl and a second recv on that path.
+    boost::system::error_code ec;
+    read = co_await socket.async_read_some(net::buffer(buffer, size),
+                                           net::redirect_error(net::use_awaitable, ec));
+    if (!ec) {
+        co_return IoResult::ok;
+    }
+    if (ec == net::error::eof) {
+        co_return IoResult::eof;
+    }
+    co_return ec == net::error::operation_aborted ? IoResult::cancelled : IoResult::error;
 }
 
 net::awaitable<IoResult> write_all(tcp::socket& socket, std::string_view data, bool more,

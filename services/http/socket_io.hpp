@@ -1,7 +1,7 @@
-// Non-blocking socket I/O as coroutines: try the system call first and wait for readiness only
-// when the kernel says EAGAIN (one epoll round trip fewer per request than async_read_some),
-// and sendfile(2) so file bytes never pass through user space. Every wait is an async_wait on
-// the socket, so cancelling the socket (when a deadline passes) ends any of them.
+// Non-blocking socket I/O as coroutines: writes try the system call first and wait for
+// readiness only when the kernel says EAGAIN, sendfile(2) keeps file bytes out of user space,
+// and reads are Asio's (which try first too). Every wait is an operation on the socket, so
+// cancelling the socket (when a deadline passes) ends any of them.
 #pragma once
 
 #include <portd/net.hpp>

@@ -3,12 +3,14 @@
 #
 #   tests/bench/http.sh [BUILD_DIR]        (default: build)
 #
-# Environment: DURATION (per wrk run, default 10s), THREADS (wrk threads, default: cores),
+# Environment: DURATION (per wrk run, default 10s), PAIRS (runs of each server per case,
+# default 3), THREADS (wrk threads, default: cores),
 # NO_INSTALL=1 to refuse installing nginx and wrk with apt-get, ONLY (a case name such as
-# 1k-c1 or close-c50, or "memory": run just that, log off, and leave RESULTS.md alone).
+# 1k-c1 or close-c50, or "memory": run just that and leave RESULTS.md alone), LOG (with ONLY:
+# "off", the default, "on", or "off on").
 #
 # Runs, each for portd and nginx (both up at once, measured alternately: portd, nginx, nginx,
-# portd, and averaged), with the access log off and then on:
+# portd, portd, nginx, and averaged), with the access log off and then on:
 #   1 KiB file, keep-alive, 1 / 50 / 500 connections;  10 MiB file, keep-alive, 50 connections;
 #   1 KiB file with "Connection: close" (connection churn), 50 connections;
 # then peak RSS with 1000 idle keep-alive connections, and the memory each idle connection
@@ -20,6 +22,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "${1:-$REPO/build}" && pwd)
 DURATION=${DURATION:-10s}
+PAIRS=${PAIRS:-3}
 CORES=$(nproc)
 THREADS=${THREADS:-$CORES}
 PORTD="$BUILD/daemon/portd"
@@ -208,16 +211,16 @@ measure() {  # port case → "rps p99"
     fi
 }
 
-mean() {  # "rps p99" "rps p99" → the mean of each
-    awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
-        printf "%.2f %.2f", (x[1] + y[1]) / 2, (x[2] + y[2]) / 2 }'
+mean() {  # "rps p99"... → the mean of each column
+    printf '%s\n' "$@" | awk '{ r += $1; p += $2; n++ } END { printf "%.2f %.2f", r / n, p / n }'
 }
 
-# Both servers run at once, and every case is measured portd, nginx, nginx, portd: on a
+# Both servers run at once, and every case is measured portd, nginx, nginx, portd, ...: on a
 # machine shared with other work, the load drifts, and this order spreads the drift evenly.
 ONLY=${ONLY:-}
-for logmode in off on; do
-    [[ -n "$ONLY" && $logmode == on ]] && break
+LOGMODES="off on"
+[[ -z "$ONLY" ]] || LOGMODES=${LOG:-off}
+for logmode in $LOGMODES; do
     plog=off
     nlog=off
     if [[ $logmode == on ]]; then
@@ -254,12 +257,19 @@ for logmode in off on; do
     for case in "${CASES[@]}"; do
         name=${case%%:*}
         [[ -z "$ONLY" || "$ONLY" == "$name" ]] || continue
-        p1=$(measure "$PORTD_PORT" "$case")
-        n1=$(measure "$NGINX_PORT" "$case")
-        n2=$(measure "$NGINX_PORT" "$case")
-        p2=$(measure "$PORTD_PORT" "$case")
-        RESULT[portd/$logmode/$name]=$(mean "$p1" "$p2")
-        RESULT[nginx/$logmode/$name]=$(mean "$n1" "$n2")
+        pruns=()
+        nruns=()
+        for ((pair = 0; pair < PAIRS; pair++)); do
+            if ((pair % 2 == 0)); then
+                pruns+=("$(measure "$PORTD_PORT" "$case")")
+                nruns+=("$(measure "$NGINX_PORT" "$case")")
+            else
+                nruns+=("$(measure "$NGINX_PORT" "$case")")
+                pruns+=("$(measure "$PORTD_PORT" "$case")")
+            fi
+        done
+        RESULT[portd/$logmode/$name]=$(mean "${pruns[@]}")
+        RESULT[nginx/$logmode/$name]=$(mean "${nruns[@]}")
         echo "log=$logmode $name: portd ${RESULT[portd/$logmode/$name]}, nginx ${RESULT[nginx/$logmode/$name]}" >&2
     done
     stop_pid "$PORTD_PID"
@@ -279,7 +289,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
          "$CORES cores, wrk ${DURATION} per run, threads $THREADS; nginx $("$NGINX" -v 2>&1 | sed 's/.*\///')" \
          "with worker_processes $CORES, sendfile on; portd threads $CORES."
     echo
-    echo "Each figure is the mean of two ${DURATION} runs, taken in the order portd, nginx, nginx, portd."
+    echo "Each figure is the mean of $PAIRS ${DURATION} runs, the two servers taking turns to go first" \
+         "(portd, nginx, nginx, portd, ...)."
     echo "Load average before: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg) (with other work" \
          "on the machine, figures drift by tens of percent between runs)."
     echo
