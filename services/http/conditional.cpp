@@ -2,18 +2,39 @@
 
 #include "http/http_date.hpp"
 
-#include <cstdio>
+#include <charconv>
+#include <iterator>
 
 namespace portd::http {
 
+namespace {
+
+// Hex digits without leading zeros, or padded with zeros to `width` (to_chars: this runs for
+// every response, where snprintf's format parsing showed up in profiles).
+void append_hex(std::string& out, unsigned long long value, std::size_t width = 0) {
+    char digits[16];
+    const auto end = std::to_chars(std::begin(digits), std::end(digits), value, 16).ptr;
+    const auto length = static_cast<std::size_t>(end - digits);
+    if (length < width) {
+        out.append(width - length, '0');
+    }
+    out.append(digits, end);
+}
+
+}  // namespace
+
 std::string make_etag(const struct stat& st, std::string_view suffix) {
-    char buf[96];
-    std::snprintf(buf, sizeof buf, "\"%llx-%llx-%llx%09lx",
-                  static_cast<unsigned long long>(st.st_ino),
-                  static_cast<unsigned long long>(st.st_size),
-                  static_cast<unsigned long long>(st.st_mtim.tv_sec),
-                  static_cast<unsigned long>(st.st_mtim.tv_nsec));
-    std::string tag(buf);
+    // "inode-size-seconds" then nanoseconds as nine hex digits: the same tag for the same file
+    // version across restarts and upgrades, so caches keep their copies.
+    std::string tag;
+    tag.reserve(64);
+    tag += '"';
+    append_hex(tag, static_cast<unsigned long long>(st.st_ino));
+    tag += '-';
+    append_hex(tag, static_cast<unsigned long long>(st.st_size));
+    tag += '-';
+    append_hex(tag, static_cast<unsigned long long>(st.st_mtim.tv_sec));
+    append_hex(tag, static_cast<unsigned long long>(st.st_mtim.tv_nsec), 9);
     for (char c : suffix) {
         if (c != '.') {
             tag += c;

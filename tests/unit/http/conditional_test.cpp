@@ -23,6 +23,8 @@ Precondition eval(const Request& r) {
 
 TEST(HttpDate, FormatsAndParsesAllThreeForms) {
     EXPECT_EQ(format_http_date(kModified), "Sun, 06 Nov 1994 08:49:37 GMT");
+    EXPECT_EQ(format_http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+    EXPECT_EQ(format_http_date(1798761599), "Thu, 31 Dec 2026 23:59:59 GMT");
     EXPECT_EQ(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), kModified);
     EXPECT_EQ(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), kModified);
     EXPECT_EQ(parse_http_date("Sun Nov  6 08:49:37 1994"), kModified);
@@ -47,6 +49,19 @@ TEST(ETag, StrongAndChangesWithTheFile) {
     b = a;
     b.st_ino = 11;
     EXPECT_NE(ta, make_etag(b));
+}
+
+// The tag's text must not change between versions: caches hold it across upgrades.
+TEST(ETag, KeepsItsFormat) {
+    struct stat st {};
+    st.st_ino = 0xa7c034;
+    st.st_size = 1024;
+    st.st_mtim.tv_sec = 0x6b0ce189;
+    st.st_mtim.tv_nsec = 0x2a8230a5;
+    EXPECT_EQ(make_etag(st), "\"a7c034-400-6b0ce18902a8230a5\"");
+    EXPECT_EQ(make_etag(st, ".gz"), "\"a7c034-400-6b0ce18902a8230a5gz\"");
+    st = {};
+    EXPECT_EQ(make_etag(st), "\"0-0-0000000000\"");
 }
 
 TEST(Preconditions, IfNoneMatch) {
