@@ -215,9 +215,55 @@ mean() {  # "rps p99"... → the mean of each column
     printf '%s\n' "$@" | awk '{ r += $1; p += $2; n++ } END { printf "%.2f %.2f", r / n, p / n }'
 }
 
+ONLY=${ONLY:-}
+
+# Memory, before any load and on fresh servers: VmHWM is then the peak with the idle connections
+# held. A single measurement moves by a fifth between runs (page granularity, what the allocators
+# happen to touch), so each server is started MEMORY_ROUNDS times and the median is kept.
+MEMORY_ROUNDS=${MEMORY_ROUNDS:-3}
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+measure_idle() {  # port pid → "peak_kib per_connection_kib"
+    local before held
+    # A few connections first, so that what every connection needs once (code paged in, each
+    # worker's first buffers) is resident before the count starts: it is not per connection.
+    idle_connections "$1" 20 0 "$WORK/warm.ready"
+    before=$(tree_kib VmRSS "$2")
+    rm -f "$WORK/idle.ready"
+    idle_connections "$1" 1000 3 "$WORK/idle.ready" &
+    local idle_pid=$!
+    for _ in $(seq 300); do [[ -e "$WORK/idle.ready" ]] && break; sleep 0.1; done
+    held=$(tree_kib VmRSS "$2")
+    wait "$idle_pid"
+    echo "$(tree_kib VmHWM "$2") $(awk -v a="$held" -v b="$before" 'BEGIN { printf "%.2f", (a - b) / 1000 }')"
+}
+if [[ -z "$ONLY" || "$ONLY" == memory ]]; then
+    declare -A PEAKS PERCONN
+    for ((round = 0; round < MEMORY_ROUNDS; round++)); do
+        start_portd off
+        start_nginx off
+        for server in portd nginx; do
+            if [[ $server == portd ]]; then port=$PORTD_PORT; pid=$PORTD_PID
+            else port=$NGINX_PORT; pid=$NGINX_PID; fi
+            read -r peak perconn <<<"$(measure_idle "$port" "$pid")"
+            PEAKS[$server]+=" $peak"
+            PERCONN[$server]+=" $perconn"
+            echo "$server: peak RSS with 1000 idle connections $peak KiB," \
+                 "$perconn KiB per idle connection" >&2
+        done
+        stop_pid "$PORTD_PID"
+        stop_pid "$NGINX_PID"
+    done
+    for server in portd nginx; do
+        # shellcheck disable=SC2086 # the lists are space-separated numbers
+        RESULT[$server/rss]=$(median ${PEAKS[$server]})
+        # shellcheck disable=SC2086
+        RESULT[$server/perconn]=$(median ${PERCONN[$server]})
+    done
+    [[ "$ONLY" == memory ]] && exit 0
+fi
+
 # Both servers run at once, and every case is measured portd, nginx, nginx, portd, ...: on a
 # machine shared with other work, the load drifts, and this order spreads the drift evenly.
-ONLY=${ONLY:-}
 LOGMODES="off on"
 [[ -z "$ONLY" ]] || LOGMODES=${LOG:-off}
 for logmode in $LOGMODES; do
@@ -229,29 +275,6 @@ for logmode in $LOGMODES; do
     fi
     start_portd "$plog"
     start_nginx "$nlog"
-    if [[ $logmode == off && ( -z "$ONLY" || "$ONLY" == memory ) ]]; then
-        # Before any load: VmHWM is then the peak with the idle connections held.
-        for server in portd nginx; do
-            if [[ $server == portd ]]; then port=$PORTD_PORT; pid=$PORTD_PID
-            else port=$NGINX_PORT; pid=$NGINX_PID; fi
-            before=$(tree_kib VmRSS "$pid")
-            rm -f "$WORK/idle.ready"
-            idle_connections "$port" 1000 3 "$WORK/idle.ready" &
-            idle_pid=$!
-            for _ in $(seq 300); do [[ -e "$WORK/idle.ready" ]] && break; sleep 0.1; done
-            held=$(tree_kib VmRSS "$pid")
-            wait "$idle_pid"
-            RESULT[$server/rss]=$(tree_kib VmHWM "$pid")
-            RESULT[$server/perconn]=$(awk -v a="$held" -v b="$before" 'BEGIN { printf "%.2f", (a - b) / 1000 }')
-            echo "$server: peak RSS with 1000 idle connections ${RESULT[$server/rss]} KiB," \
-                 "${RESULT[$server/perconn]} KiB per idle connection" >&2
-        done
-    fi
-    if [[ "$ONLY" == memory ]]; then
-        stop_pid "$PORTD_PID"
-        stop_pid "$NGINX_PID"
-        exit 0
-    fi
     run_wrk "$PORTD_PORT" /1k.bin 10 >/dev/null  # warm-up
     run_wrk "$NGINX_PORT" /1k.bin 10 >/dev/null
     for case in "${CASES[@]}"; do
@@ -305,7 +328,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
         done
     done
     echo
-    echo "Peak RSS with 1000 idle keep-alive connections (all processes): portd" \
+    echo "Idle memory, median of $MEMORY_ROUNDS rounds on freshly started servers." \
+         "Peak RSS with 1000 idle keep-alive connections (all processes): portd" \
          "${RESULT[portd/rss]} KiB, nginx ${RESULT[nginx/rss]} KiB" \
          "(ratio $(ratio "${RESULT[portd/rss]}" "${RESULT[nginx/rss]}"))."
     echo "Memory per idle keep-alive connection (resident while 1000 are held, minus before," \

@@ -77,8 +77,9 @@ private:
 };
 
 /// An accepted TCP connection, handed over to the module. The socket is already non-blocking
-/// (O_NONBLOCK, though Asio's non_blocking() does not know it) and has TCP_NODELAY set: a
-/// module need not spend a system call on either.
+/// (O_NONBLOCK, which Asio's native_non_blocking() reports; its non_blocking() stays false, so
+/// Asio's blocking calls still wait) and has TCP_NODELAY set: a module need not spend a system
+/// call on either.
 struct Connection {
     tcp::socket socket;     // connected; its executor is the shard this connection lives on
     tcp::endpoint peer;     // the client
