@@ -13,8 +13,9 @@
 # portd, portd, nginx, and averaged), with the access log off and then on:
 #   1 KiB file, keep-alive, 1 / 50 / 500 connections;  10 MiB file, keep-alive, 50 connections;
 #   1 KiB file with "Connection: close" (connection churn), 50 connections;
-# then peak RSS with 1000 idle keep-alive connections, and the memory each idle connection
-# costs (resident memory while they are held, minus before, over 1000). The table goes into the HTTP section of
+# before those, peak RSS with 1000 idle keep-alive connections, and the memory each idle
+# connection costs (resident memory while they are held, minus resident memory after a warm-up,
+# over 1000). The table goes into the HTTP section of
 # tests/bench/RESULTS.md with the date and the commit. Loopback only; every run is bounded.
 # Never run by ctest.
 set -euo pipefail
@@ -332,8 +333,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
          "Peak RSS with 1000 idle keep-alive connections (all processes): portd" \
          "${RESULT[portd/rss]} KiB, nginx ${RESULT[nginx/rss]} KiB" \
          "(ratio $(ratio "${RESULT[portd/rss]}" "${RESULT[nginx/rss]}"))."
-    echo "Memory per idle keep-alive connection (resident while 1000 are held, minus before," \
-         "over 1000): portd ${RESULT[portd/perconn]} KiB, nginx ${RESULT[nginx/perconn]} KiB" \
+    echo "Memory per idle keep-alive connection (resident while 1000 are held, minus resident" \
+         "after a warm-up of 20 connections, over 1000): portd ${RESULT[portd/perconn]} KiB, nginx ${RESULT[nginx/perconn]} KiB" \
          "(ratio $(ratio "${RESULT[portd/perconn]}" "${RESULT[nginx/perconn]}"))."
     echo "Targets: req/s ratio >= 1.0, p99 ratio <= 1.2, memory per idle connection ratio <= 1.0."
     echo "<!-- http:end -->"
