@@ -235,9 +235,10 @@ net::awaitable<void> HttpConnection::serve() {
         while (keep_alive && !closed_) {
             if (served_ > 0 && !woken && (begin_ < end_ || !drained_)) {
                 // One request per turn of the shard, as nginx does: this connection's next
-                // request waits behind the other connections' ready work, so none of them
-                // waits long for a busy one (tail latency). It also gives the next request
-                // time to arrive, which often saves parking.
+                // request (pipelined, or left in the socket by a read that filled the buffer)
+                // waits behind the other connections' ready work, so none of them waits long
+                // for a busy one (tail latency). With nothing buffered and the socket drained
+                // there is nothing to take a turn for: the connection parks at once.
                 co_await net::post(socket_.get_executor(), net::use_awaitable);
                 if (closed_) {
                     break;
