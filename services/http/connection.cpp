@@ -204,12 +204,17 @@ net::awaitable<IoResult> HttpConnection::fill() {
         end_ -= begin_;
         begin_ = 0;
     }
-    std::size_t n = 0;
+    // Asio's own read tries recv(2) at once and, when nothing is there, waits without re-arming
+    // the descriptor in epoll; the read then happens as the readiness arrives. A recv here
+    // followed by async_wait would cost an epoll_ctl and a second recv on that path. Awaited
+    // directly: a helper coroutine would cost a frame per read.
     const std::size_t space = kBufferSize - end_;
-    const auto r = co_await read_some(socket_, buffer_.get() + end_, space, n);
+    boost::system::error_code ec;
+    const std::size_t n = co_await socket_.async_read_some(
+        net::buffer(buffer_.get() + end_, space), net::redirect_error(net::use_awaitable, ec));
     end_ += static_cast<std::uint32_t>(n);
-    drained_ = r == IoResult::ok && n < space;
-    co_return r;
+    drained_ = !ec && n < space;
+    co_return io_result(ec);
 }
 
 net::awaitable<void> HttpConnection::serve() {

@@ -13,13 +13,20 @@ namespace {
 net::awaitable<IoResult> wait(tcp::socket& socket, tcp::socket::wait_type type) {
     boost::system::error_code ec;
     co_await socket.async_wait(type, net::redirect_error(net::use_awaitable, ec));
-    if (ec == net::error::operation_aborted) {
-        co_return IoResult::cancelled;
-    }
-    co_return ec ? IoResult::error : IoResult::ok;
+    co_return io_result(ec);
 }
 
 }  // namespace
+
+IoResult io_result(const boost::system::error_code& ec) {
+    if (!ec) {
+        return IoResult::ok;
+    }
+    if (ec == net::error::eof) {
+        return IoResult::eof;
+    }
+    return ec == net::error::operation_aborted ? IoResult::cancelled : IoResult::error;
+}
 
 IoResult try_read(tcp::socket& socket, char* buffer, std::size_t size, std::size_t& read) {
     read = 0;
@@ -38,27 +45,6 @@ IoResult try_read(tcp::socket& socket, char* buffer, std::size_t size, std::size
         return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult::would_block : IoResult::error;
     }
     return IoResult::cancelled;
-}
-
-net::awaitable<IoResult> read_some(tcp::socket& socket, char* buffer, std::size_t size,
-                                   std::size_t& read) {
-    read = 0;
-    if (!socket.is_open()) {
-        co_return IoResult::cancelled;
-    }
-    // Asio's own read tries recv(2) at once and, when nothing is there, waits without re-arming
-    // the descriptor in epoll; the read then happens as the readiness arrives. A recv here
-    // followed by async_wait would cost an epoll_ctl and a second recv on that path.
-    boost::system::error_code ec;
-    read = co_await socket.async_read_some(net::buffer(buffer, size),
-                                           net::redirect_error(net::use_awaitable, ec));
-    if (!ec) {
-        co_return IoResult::ok;
-    }
-    if (ec == net::error::eof) {
-        co_return IoResult::eof;
-    }
-    co_return ec == net::error::operation_aborted ? IoResult::cancelled : IoResult::error;
 }
 
 net::awaitable<IoResult> write_all(tcp::socket& socket, std::string_view data, bool more,

@@ -1,7 +1,8 @@
 // Non-blocking socket I/O as coroutines: writes try the system call first and wait for
-// readiness only when the kernel says EAGAIN, sendfile(2) keeps file bytes out of user space,
-// and reads are Asio's (which try first too). Every wait is an operation on the socket, so
-// cancelling the socket (when a deadline passes) ends any of them.
+// readiness only when the kernel says EAGAIN, and sendfile(2) keeps file bytes out of user
+// space. Reads that may wait are Asio's own async_read_some, which tries first too (see
+// HttpConnection::fill). Every wait is an operation on the socket, so cancelling the socket
+// (when a deadline passes) ends any of them.
 #pragma once
 
 #include <portd/net.hpp>
@@ -15,9 +16,9 @@ namespace portd::http {
 
 enum class IoResult { ok, eof, error, cancelled, would_block };
 
-/// Reads what is available (at least one byte) into `buffer`.
-net::awaitable<IoResult> read_some(tcp::socket& socket, char* buffer, std::size_t size,
-                                   std::size_t& read);
+/// What an Asio operation's error code means here (`operation_aborted`: the socket was
+/// cancelled, as a passed deadline does).
+IoResult io_result(const boost::system::error_code& ec);
 
 /// One recv(2) that never waits: `would_block` when nothing has arrived yet.
 IoResult try_read(tcp::socket& socket, char* buffer, std::size_t size, std::size_t& read);

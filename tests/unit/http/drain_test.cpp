@@ -179,7 +179,7 @@ protected:
     void hand_over(std::shared_ptr<void> lease_token = nullptr) {
         tcp::socket socket(io_.get_executor());
         acceptor_.accept(socket);
-        socket.non_blocking(true);  // as portd hands sockets over
+        socket.native_non_blocking(true);  // as portd hands sockets over (mark_non_blocking)
         socket.set_option(tcp::no_delay(true));
         auto connection = std::make_shared<Connection>(
             Connection{std::move(socket), {}, {}, ConnectionLease(std::move(lease_token))});
