@@ -103,7 +103,8 @@ ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& mo
         };
     }
     // One accept loop per listening socket and shard, each on its own duplicate of the
-    // descriptor: a connection is accepted by the shard it will live on.
+    // descriptor: a connection is accepted by the shard it will live on. drain() relies on the
+    // order: listener by listener, shards in order within each.
     const AcceptLoop::Handler handler = [this](tcp::socket socket, const tcp::endpoint& peer,
                                                const tcp::endpoint& local) {
         on_accept(std::move(socket), peer, local);
@@ -226,6 +227,8 @@ void ServiceHost::drain(std::function<void()> done) {
     for (std::size_t shard = 0; shard < shards_.size(); ++shard) {
         auto& context = shards_.shard(shard);
         net::post(context, [this, shard, &context, control = control_, remaining, ready] {
+            // The constructor adds loops listener by listener, one per shard in shard order:
+            // this shard's loops are every shards_.size()-th from index `shard`.
             for (std::size_t i = shard; i < gate_->loops.size(); i += shards_.size()) {
                 gate_->loops[i]->stop();
             }
