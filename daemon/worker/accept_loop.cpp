@@ -1,7 +1,5 @@
 #include "worker/accept_loop.hpp"
 
-#include <portd/socket_state.hpp>
-
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -162,23 +160,17 @@ void AcceptLoop::deliver(int fd, const sockaddr_storage& address, socklen_t leng
     }
     std::memcpy(peer.data(), &address, length);
     peer.resize(length);
-    boost::system::error_code ec;
-    tcp::socket socket(executor_);
-    socket.assign(peer.protocol(), fd, ec);
-    if (ec) {
-        ::close(fd);
-        log_->warn("accept on {}: {}", local_address(), ec.message());
-        return;
-    }
-    mark_non_blocking(socket);  // accept4 made it so; spares the ioctl of its first wait
     auto local = fixed_local_.value_or(tcp::endpoint());
     if (!fixed_local_) {
-        local = socket.local_endpoint(ec);
-        if (ec) {
-            return;  // the client has already gone
+        socklen_t local_length = local.capacity();
+        if (::getsockname(fd, local.data(), &local_length) != 0 ||
+            local_length > local.capacity()) {
+            ::close(fd);  // the client has already gone
+            return;
         }
+        local.resize(local_length);
     }
-    handler_(std::move(socket), peer, local);
+    handler_(fd, executor_, peer, local);
 }
 
 void AcceptLoop::back_off() {

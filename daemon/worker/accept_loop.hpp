@@ -20,10 +20,11 @@ namespace portd::worker {
 
 class AcceptLoop : public std::enable_shared_from_this<AcceptLoop> {
 public:
-    /// Called on the loop's shard with the accepted socket (on that shard's executor), the
-    /// client's address and the local address it connected to.
-    using Handler =
-        std::function<void(tcp::socket, const tcp::endpoint& peer, const tcp::endpoint& local)>;
+    /// Called on the loop's shard with the accepted descriptor (non-blocking, close-on-exec,
+    /// registered with nothing: the handler owns it), that shard's executor, the client's
+    /// address and the local address it connected to.
+    using Handler = std::function<void(int fd, const net::any_io_executor& shard,
+                                       const tcp::endpoint& peer, const tcp::endpoint& local)>;
     /// Asked before each accept (see Admission::pause_before_accept): nullopt accepts now, a
     /// duration waits that long and asks again, duration::max() waits for resume().
     using Pause = std::function<std::optional<std::chrono::steady_clock::duration>()>;
@@ -45,7 +46,7 @@ public:
 
 private:
     void accept_next();
-    /// Wraps an accepted descriptor in a socket on this shard and passes it to the handler.
+    /// Passes an accepted descriptor on to the handler with its addresses.
     void deliver(int fd, const sockaddr_storage& address, socklen_t length);
     void back_off();
     void wait_then_accept(std::chrono::steady_clock::duration delay);

@@ -5,6 +5,8 @@
 #include "worker/event_log.hpp"
 #include "worker/log_throttle.hpp"
 
+#include <portd/socket_state.hpp>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -105,9 +107,11 @@ ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& mo
     // One accept loop per listening socket and shard, each on its own duplicate of the
     // descriptor: a connection is accepted by the shard it will live on. drain() relies on the
     // order: listener by listener, shards in order within each.
-    const AcceptLoop::Handler handler = [this](tcp::socket socket, const tcp::endpoint& peer,
+    takes_descriptors_ = service_->takes_descriptors();
+    const AcceptLoop::Handler handler = [this](int fd, const net::any_io_executor& shard,
+                                               const tcp::endpoint& peer,
                                                const tcp::endpoint& local) {
-        on_accept(std::move(socket), peer, local);
+        on_accept(fd, shard, peer, local);
     };
     for (std::size_t i = 0; i < listen_fds.size(); ++i) {
         for (std::size_t shard = 0; shard < shards_.size(); ++shard) {
@@ -146,9 +150,22 @@ void ServiceHost::start() {
     }
 }
 
-void ServiceHost::on_accept(tcp::socket socket, const tcp::endpoint& peer,
-                            const tcp::endpoint& local) {
+std::optional<tcp::socket> ServiceHost::wrap(int fd, const net::any_io_executor& shard,
+                                             const tcp::endpoint& peer) {
     boost::system::error_code ec;
+    tcp::socket socket(shard);
+    socket.assign(peer.protocol(), fd, ec);
+    if (ec) {
+        ::close(fd);
+        log_->warn("accepted connection from {}: {}", peer.address().to_string(), ec.message());
+        return std::nullopt;
+    }
+    mark_non_blocking(socket);  // accept4 made it so; spares the ioctl of its first wait
+    return socket;
+}
+
+void ServiceHost::on_accept(int fd, const net::any_io_executor& shard, const tcp::endpoint& peer,
+                            const tcp::endpoint& local) {
     const auto now = Admission::Clock::now();
     const auto decision = gate_->admission.admit(peer.address(), now);
     if (decision.verdict != Verdict::admit) {
@@ -166,11 +183,13 @@ void ServiceHost::on_accept(tcp::socket socket, const tcp::endpoint& peer,
             }
         }
         if (decision.verdict == Verdict::deny) {
-            socket.close(ec);  // not one byte to a peer the lists exclude
+            ::close(fd);  // not one byte to a peer the lists exclude
             return;
         }
-        hand_over(Connection{std::move(socket), peer, local, ConnectionLease()},
-                  std::string(to_string(decision.reason)));
+        if (auto socket = wrap(fd, shard, peer)) {
+            hand_over(Connection{std::move(*socket), peer, local, ConnectionLease()},
+                      std::string(to_string(decision.reason)));
+        }
         return;
     }
     counters_->accepted.fetch_add(1, std::memory_order_relaxed);
@@ -186,8 +205,17 @@ void ServiceHost::on_accept(tcp::socket socket, const tcp::endpoint& peer,
             net::post(gate->control, [gate] { gate->resume_all(); });
         }
     });
-    hand_over(Connection{std::move(socket), peer, local, ConnectionLease(std::move(token))},
-              std::nullopt);
+    if (takes_descriptors_) {
+        // Straight on, as a descriptor: the module registers it with its own epoll set, and
+        // registering it with Asio's too would cost two system calls for nothing.
+        service_->accept_descriptor(
+            DescriptorConnection{fd, shard, peer, local, ConnectionLease(std::move(token))});
+        return;
+    }
+    if (auto socket = wrap(fd, shard, peer)) {
+        hand_over(Connection{std::move(*socket), peer, local, ConnectionLease(std::move(token))},
+                  std::nullopt);
+    }
 }
 
 void ServiceHost::hand_over(Connection connection, std::optional<std::string> refusal) {

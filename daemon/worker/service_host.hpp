@@ -62,10 +62,15 @@ private:
     // host's last handler on a shard, so it holds this, never the host.
     struct Gate;
 
-    void on_accept(tcp::socket socket, const tcp::endpoint& peer, const tcp::endpoint& local);
+    void on_accept(int fd, const net::any_io_executor& shard, const tcp::endpoint& peer,
+                   const tcp::endpoint& local);
     /// Runs `f(loop)` on each accept loop's shard.
     void on_each_loop(std::function<void(AcceptLoop&)> f);
     void hand_over(Connection connection, std::optional<std::string> refusal);
+    /// The descriptor as an Asio socket on `shard` (for accept() and refuse()); closes it and
+    /// returns nullopt when Asio cannot take it.
+    std::optional<tcp::socket> wrap(int fd, const net::any_io_executor& shard,
+                                    const tcp::endpoint& peer);
 
     manifest::ServiceSpec spec_;
     net::any_io_executor control_;
@@ -75,6 +80,7 @@ private:
     // Declared before the shards: the shards' pending handlers hold connections whose
     // destructors run module code, so the shards must be destroyed first.
     std::unique_ptr<Service> service_;
+    bool takes_descriptors_ = false;  // service_->takes_descriptors(), asked once
     ShardPool shards_;
     std::shared_ptr<Gate> gate_;
     bool draining_ = false;

@@ -3,8 +3,6 @@
 #include "http/http_date.hpp"
 #include "http/launch_here.hpp"
 
-#include <portd/socket_state.hpp>
-
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -42,17 +40,14 @@ std::string endpoint_address(const tcp::endpoint& endpoint) {
 
 }  // namespace
 
-HttpConnection::HttpConnection(std::shared_ptr<ServiceState> state, Connection connection)
-    : state_(std::move(state)),
-      socket_(std::move(connection.socket)),
-      deadlines_(DeadlineQueue::of(socket_.get_executor())),
+HttpConnection::HttpConnection(std::shared_ptr<ServiceState> state,
+                               DescriptorConnection connection)
+    : PolledSocket(Poller::of(connection.shard), connection.fd),
+      state_(std::move(state)),
+      deadlines_(DeadlineQueue::of(connection.shard)),
       peer_(connection.peer),
       local_(connection.local),
-      lease_(std::move(connection.lease)) {
-    // This module never duplicates a socket and its worker never forks: closing the socket is
-    // enough to take it out of epoll, one system call fewer per connection.
-    mark_not_duplicated(socket_);
-}
+      lease_(std::move(connection.lease)) {}
 
 HttpConnection::~HttpConnection() {
     state_->registry.remove(*this);  // when it ended without finish() (its shard went away)
@@ -77,10 +72,16 @@ void HttpConnection::start() {
         lease_.release();
         return;
     }
+    if (const int err = watch(); err != 0) {  // ENOMEM, or fs.epoll.max_user_watches reached
+        state_->log->warn("connection from {}: cannot watch it: {}", remote(),
+                          std::strerror(err));
+        finish();
+        return;
+    }
     try {
         // portd hands connections over on their shard: serve() then starts at once and reads a
         // request that came with the connection in this same pass.
-        net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->launch(); });
+        net::dispatch(executor(), [self = shared_from_this()] { self->launch(); });
     } catch (...) {
         close();
         state_->registry.remove(*this);
@@ -91,7 +92,7 @@ void HttpConnection::start() {
 
 void HttpConnection::launch() {
     try {
-        launch_here(socket_.get_executor(), serve());
+        launch_here(executor(), serve());
     } catch (const std::exception& e) {  // no memory for the coroutine frame
         state_->log->warn("connection from {}: {}", remote(), e.what());
         finish();
@@ -99,25 +100,28 @@ void HttpConnection::launch() {
 }
 
 void HttpConnection::start_refusal() {
+    if (watch() != 0) {
+        close();
+        lease_.release();
+        return;
+    }
     net::co_spawn(
-        socket_.get_executor(), [self = shared_from_this()] { return self->refuse(); },
-        net::detached);
+        executor(), [self = shared_from_this()] { return self->refuse(); }, net::detached);
 }
 
 void HttpConnection::drain() {
-    net::post(socket_.get_executor(), [self = shared_from_this()] {
+    net::post(executor(), [self = shared_from_this()] {
         self->draining_ = true;
         // Anything else (a first request not read yet, a request being read or answered, a
         // lingering close) goes on; serve() answers with `Connection: close` and ends.
         if (self->parked_ && !self->closed_) {
-            boost::system::error_code ignored;
-            self->socket_.cancel(ignored);  // wakes the wait; serve() then looks once and closes
+            self->wake(true);  // serve() looks once and closes
         }
     });
 }
 
 void HttpConnection::stop() {
-    net::post(socket_.get_executor(), [self = shared_from_this()] { self->close(); });
+    net::post(executor(), [self = shared_from_this()] { self->close(); });
 }
 
 void HttpConnection::close() {
@@ -125,9 +129,14 @@ void HttpConnection::close() {
         return;
     }
     closed_ = true;
-    boost::system::error_code ignored;
-    socket_.close(ignored);
+    PolledSocket::close();  // a wait in progress ends with `cancelled`: serve() then ends
     DeadlineQueue::cancel(*this);
+    if (parked_) {  // nothing else runs for a parked connection: it ends here
+        parked_ = false;
+        const auto self = std::move(parked_self_);
+        state_->registry.remove(*this);
+        lease_.release();
+    }
 }
 
 void HttpConnection::finish() {
@@ -143,25 +152,38 @@ void HttpConnection::set_deadline(std::chrono::milliseconds from_now) {
 
 void HttpConnection::expired() {
     timed_out_ = true;
-    boost::system::error_code ignored;
-    socket_.cancel(ignored);  // a wait in progress ends with `cancelled`; fill() sees the flag
+    if (parked_) {
+        wake(true);  // the keep-alive timeout: closes
+        return;
+    }
+    cancel();  // a wait in progress ends with `cancelled`; fill() sees the flag
+}
+
+void HttpConnection::input_unclaimed() noexcept {
+    if (parked_ && !closed_) {
+        wake(false);
+    }
+}
+
+void HttpConnection::abandon() noexcept {
+    parked_ = false;
+    parked_self_.reset();  // may destroy this connection: nothing may follow
 }
 
 IoResult HttpConnection::read_available() {
     begin_ = end_ = 0;
     ensure_buffer();
     std::size_t n = 0;
-    const auto r = try_read(socket_, buffer_.get(), kBufferSize, n);
+    const auto r = try_read(*this, buffer_.get(), kBufferSize, n);
     end_ = static_cast<std::uint32_t>(n);
-    drained_ = r == IoResult::would_block || (r == IoResult::ok && n < kBufferSize);
     return r;
 }
 
 IoResult HttpConnection::read_or_park() {
-    if (drained_) {
-        // The last read left nothing behind: anything since has raised a readiness edge that
-        // the wait below sees (Asio re-arms the descriptor for it), so looking now would only
-        // cost a read that finds nothing, as nginx's epoll loop knows too.
+    if (!readable()) {
+        // The last read emptied the socket, and nothing has arrived since: input from now on
+        // raises an edge that wakes the park. Looking now would only cost a read that finds
+        // nothing, as nginx's epoll loop knows too.
         begin_ = end_ = 0;
     } else if (const auto r = read_available(); r != IoResult::would_block) {
         return r;
@@ -170,22 +192,19 @@ IoResult HttpConnection::read_or_park() {
         return IoResult::cancelled;
     }
     // Nothing yet: wait holding neither the buffer nor serve()'s frame (nginx frees its buffers
-    // the same way). The handler holds the connection.
+    // the same way), only this object, which holds itself until the park ends.
     buffer_.reset();
-    socket_.async_wait(tcp::socket::wait_read,
-                       [self = shared_from_this()](const boost::system::error_code& ec) {
-                           self->on_readable(ec);
-                       });
     parked_ = true;
+    parked_self_ = shared_from_this();
     return IoResult::would_block;
 }
 
-void HttpConnection::on_readable(const boost::system::error_code& ec) {
+void HttpConnection::wake(bool interrupted) {
     parked_ = false;
-    drained_ = false;  // something has arrived (or the drain woke the wait): look
-    // Closed, the keep-alive timeout passed, or the socket failed: done. Otherwise the next
-    // request (or the end of the input) has arrived, or a drain woke the wait: serve() looks.
-    if (closed_ || (ec && (timed_out_ || !draining_))) {
+    const auto self = std::move(parked_self_);  // serve() holds the connection from here on
+    // The keep-alive timeout passed or the socket was closed: done. Otherwise the next request
+    // (or the end of the input) has arrived, or a drain cut the park short: serve() looks.
+    if (closed_ || (interrupted && (timed_out_ || !draining_))) {
         finish();
         return;
     }
@@ -204,17 +223,19 @@ net::awaitable<IoResult> HttpConnection::fill() {
         end_ -= begin_;
         begin_ = 0;
     }
-    // Asio's own read tries recv(2) at once and, when nothing is there, waits without re-arming
-    // the descriptor in epoll; the read then happens as the readiness arrives. A recv here
-    // followed by async_wait would cost an epoll_ctl and a second recv on that path. Awaited
-    // directly: a helper coroutine would cost a frame per read.
-    const std::size_t space = kBufferSize - end_;
-    boost::system::error_code ec;
-    const std::size_t n = co_await socket_.async_read_some(
-        net::buffer(buffer_.get() + end_, space), net::redirect_error(net::use_awaitable, ec));
-    end_ += static_cast<std::uint32_t>(n);
-    drained_ = !ec && n < space;
-    co_return io_result(ec);
+    // Read at once; wait only when nothing is there. Written out here: a helper coroutine
+    // would cost a frame per read.
+    for (;;) {
+        std::size_t n = 0;
+        const auto r = try_read(*this, buffer_.get() + end_, kBufferSize - end_, n);
+        if (r != IoResult::would_block) {
+            end_ += static_cast<std::uint32_t>(n);
+            co_return r;
+        }
+        if (const auto w = co_await wait_readable(); w != IoResult::ok) {
+            co_return w;
+        }
+    }
 }
 
 net::awaitable<void> HttpConnection::serve() {
@@ -238,13 +259,13 @@ net::awaitable<void> HttpConnection::serve() {
         bool client_closes = false;  // the last request said it is the last (RFC 9112 §9.6)
         bool woken = served_ > 0;    // resumed after parking: already queued behind the others
         while (keep_alive && !closed_) {
-            if (served_ > 0 && !woken && (begin_ < end_ || !drained_)) {
+            if (served_ > 0 && !woken && (begin_ < end_ || readable())) {
                 // One request per turn of the shard, as nginx does: this connection's next
                 // request (pipelined, or left in the socket by a read that filled the buffer)
                 // waits behind the other connections' ready work, so none of them waits long
                 // for a busy one (tail latency). With nothing buffered and the socket drained
                 // there is nothing to take a turn for: the connection parks at once.
-                co_await net::post(socket_.get_executor(), net::use_awaitable);
+                co_await net::post(executor(), net::use_awaitable);
                 if (closed_) {
                     break;
                 }
@@ -288,7 +309,7 @@ net::awaitable<void> HttpConnection::serve() {
                     }
                     const auto r = read_or_park();
                     if (r == IoResult::would_block) {
-                        co_return;  // parked: on_readable() carries on
+                        co_return;  // parked: wake() carries on
                     }
                     if (r != IoResult::ok) {
                         break;
@@ -356,7 +377,7 @@ net::awaitable<bool> HttpConnection::discard_body(const Request& request) {
     const auto& config = state_->config;
     if (request.is_http11() && request.has_token("expect", "100-continue") && begin_ == end_) {
         set_deadline(config.send_timeout);
-        if (co_await write_all(socket_, "HTTP/1.1 100 Continue\r\n\r\n", false, [] {}) !=
+        if (co_await write_all(*this, "HTTP/1.1 100 Continue\r\n\r\n", false, [] {}) !=
             IoResult::ok) {
             co_return false;
         }
@@ -409,7 +430,7 @@ net::awaitable<bool> HttpConnection::send(const Response& response, bool head_on
     };
     const bool has_body = !head_only && !response.body.empty() && response.status != 304;
     if (!has_body) {
-        co_return co_await write_all(socket_, head, false, progress) == IoResult::ok;
+        co_return co_await write_all(*this, head, false, progress) == IoResult::ok;
     }
     // Small in-memory bodies (error pages, listings) leave with the head in one write.
     std::size_t first = 0;
@@ -418,7 +439,7 @@ net::awaitable<bool> HttpConnection::send(const Response& response, bool head_on
         body_bytes += response.body.front().text.size();
         first = 1;
     }
-    if (co_await write_all(socket_, head, first < response.body.size(), progress) != IoResult::ok) {
+    if (co_await write_all(*this, head, first < response.body.size(), progress) != IoResult::ok) {
         co_return false;
     }
     for (std::size_t i = first; i < response.body.size(); ++i) {
@@ -426,11 +447,11 @@ net::awaitable<bool> HttpConnection::send(const Response& response, bool head_on
         const bool more = i + 1 < response.body.size();
         IoResult r = IoResult::ok;
         if (part.from_file) {
-            r = co_await send_file(socket_, response.file.get(), part.offset, part.length,
+            r = co_await send_file(*this, response.file.get(), part.offset, part.length,
                                    progress);
             body_bytes += part.length;
         } else {
-            r = co_await write_all(socket_, part.text, more, progress);
+            r = co_await write_all(*this, part.text, more, progress);
             body_bytes += part.text.size();
         }
         if (r != IoResult::ok) {
@@ -469,14 +490,13 @@ net::awaitable<void> HttpConnection::linger_close(bool after_error, bool client_
     }
     if (!after_error && begin_ == end_) {
         char probe = 0;
-        const auto n = ::recv(socket_.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+        const auto n = ::recv(fd(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
         if (n == 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
             close();  // nothing unread: a plain close sends FIN, not RST
             co_return;
         }
     }
-    boost::system::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    ::shutdown(fd(), SHUT_WR);
     timed_out_ = false;
     set_deadline(std::min(kLinger, state_->config.header_timeout));
     std::size_t dropped = 0;

@@ -1,15 +1,16 @@
 // One HTTP connection's life: read → parse → discard any body → respond → keep-alive or close.
-// It owns only the socket, the input buffer and its place in the shard's DeadlineQueue; what to
-// answer is decided by StaticFiles. All of its handlers run on the socket's single-threaded
-// executor.
+// It owns only the socket, the input buffer and its places in the shard's Poller and
+// DeadlineQueue; what to answer is decided by StaticFiles. Everything runs on the shard's one
+// thread.
 //
 // Between requests, with nothing buffered, a connection parks: serve() ends (its coroutine frame,
-// the parser and the request go), the input buffer is freed, and a plain readiness wait holding
-// the connection starts serve() again when the next request arrives. An idle keep-alive
-// connection thus costs its socket and this object, as in nginx.
+// the parser and the request go), the input buffer is freed, and the next input on the socket
+// (which the shard's epoll set reports with no wait pending) starts serve() again. An idle
+// keep-alive connection thus costs this object alone, as in nginx.
 #pragma once
 
 #include "http/deadline_queue.hpp"
+#include "http/polled_socket.hpp"
 #include "http/request_parser.hpp"
 #include "http/response.hpp"
 #include "http/service_state.hpp"
@@ -25,9 +26,10 @@ namespace portd::http {
 
 class HttpConnection : public std::enable_shared_from_this<HttpConnection>,
                        public ConnectionRegistry::Hook,
-                       private DeadlineQueue::Entry {
+                       private DeadlineQueue::Entry,
+                       private PolledSocket {
 public:
-    HttpConnection(std::shared_ptr<ServiceState> state, Connection connection);
+    HttpConnection(std::shared_ptr<ServiceState> state, DescriptorConnection connection);
     ~HttpConnection() override;
     HttpConnection(const HttpConnection&) = delete;
     HttpConnection& operator=(const HttpConnection&) = delete;
@@ -48,6 +50,10 @@ public:
 private:
     /// The deadline passed: cancel whatever the connection waits for (DeadlineQueue::Entry).
     void expired() override;
+    /// Input arrived while parked: serve the next request (PolledSocket).
+    void input_unclaimed() noexcept override;
+    /// The shard went away while parked (PolledSocket).
+    void abandon() noexcept override;
 
     /// Runs serve() on this thread until its first wait (from a handler on the socket's shard).
     void launch();
@@ -56,9 +62,10 @@ private:
     /// With nothing buffered (the buffer may have been released): one read that never waits.
     IoResult read_available();
     /// Between requests with nothing buffered: reads what has arrived, or parks (would_block:
-    /// serve() must end now, on_readable() takes over).
+    /// serve() must end now, wake() takes over).
     IoResult read_or_park();
-    void on_readable(const boost::system::error_code& ec);
+    /// Ends the park: input arrived, or (`interrupted`) a deadline or a drain cut it short.
+    void wake(bool interrupted);
     net::awaitable<bool> discard_body(const Request& request);
     net::awaitable<bool> send(const Response& response, bool head_only, Persistence persistence,
                               std::uint64_t& body_bytes);
@@ -75,7 +82,7 @@ private:
     void log(const Request* request, int status, std::uint64_t bytes);
 
     std::shared_ptr<ServiceState> state_;
-    tcp::socket socket_;
+    std::shared_ptr<HttpConnection> parked_self_;  // while parked nothing else holds it
     DeadlineQueue& deadlines_;  // the shard's
     tcp::endpoint peer_;
     tcp::endpoint local_;
@@ -92,7 +99,6 @@ private:
     // Parked between requests: the one wait a drain may cut short (the client retries such a
     // connection, RFC 9112 §9.5).
     bool parked_ = false;
-    bool drained_ = false;  // the last read found the socket empty (it returned less than asked)
     bool closed_ = false;
 };
 

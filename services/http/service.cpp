@@ -2,18 +2,58 @@
 
 #include "http/connection.hpp"
 
+#include <unistd.h>
+
 #include <system_error>
 
 namespace portd::http {
 
-void HttpService::accept(Connection connection) noexcept {
+namespace {
+
+/// The socket out of Asio's reactor, as a descriptor; fd -1 when Asio would not let go of it.
+DescriptorConnection from_socket(Connection&& connection) {
+    boost::system::error_code ec;
+    auto shard = connection.socket.get_executor();
+    const int fd = connection.socket.release(ec);
+    if (ec) {
+        connection.socket.close(ec);
+    }
+    return DescriptorConnection{ec ? -1 : fd, std::move(shard), connection.peer, connection.local,
+                                std::move(connection.lease)};
+}
+
+/// A connection object for `connection`; on failure (no memory, an executor that is not a
+/// shard's) the descriptor is closed and the exception passed on.
+std::shared_ptr<HttpConnection> make_connection(const std::shared_ptr<ServiceState>& state,
+                                                DescriptorConnection&& connection) {
+    const int fd = connection.fd;
     try {
-        if (!state_) {
-            boost::system::error_code ignored;
-            connection.socket.close(ignored);
+        // The shard's services first: once the connection object exists it owns the descriptor,
+        // and its constructor must not throw after that.
+        Poller::of(connection.shard);
+        DeadlineQueue::of(connection.shard);
+        return std::make_shared<HttpConnection>(state, std::move(connection));
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+}
+
+}  // namespace
+
+void HttpService::accept(Connection connection) noexcept {
+    accept_descriptor(from_socket(std::move(connection)));
+}
+
+void HttpService::accept_descriptor(DescriptorConnection connection) noexcept {
+    try {
+        if (!state_ || connection.fd < 0) {
+            if (connection.fd >= 0) {
+                ::close(connection.fd);
+            }
             return;
         }
-        std::make_shared<HttpConnection>(state_, std::move(connection))->start();
+        make_connection(state_, std::move(connection))->start();
     } catch (const std::exception& e) {
         if (state_) {
             state_->log->error("accepting a connection: {}", e.what());
@@ -29,7 +69,11 @@ void HttpService::refuse(Connection connection, std::string_view reason) noexcep
             return;
         }
         state_->log->debug("refusing {}: {}", connection.peer.address().to_string(), reason);
-        std::make_shared<HttpConnection>(state_, std::move(connection))->start_refusal();
+        auto descriptor = from_socket(std::move(connection));
+        if (descriptor.fd < 0) {
+            return;
+        }
+        make_connection(state_, std::move(descriptor))->start_refusal();
     } catch (const std::exception& e) {
         state_->log->error("refusing a connection: {}", e.what());
     }

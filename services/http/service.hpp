@@ -14,7 +14,12 @@ public:
     /// `state` is null for `portd --check`: options validated, nothing opened.
     explicit HttpService(std::shared_ptr<ServiceState> state) : state_(std::move(state)) {}
 
+    /// Hosts that hand over Asio sockets (tests, other hosts): the socket leaves Asio's
+    /// reactor for the shard's Poller, at the cost of one epoll_ctl(2).
     void accept(Connection connection) noexcept override;
+    /// portd's way: the connection goes into the shard's Poller directly.
+    bool takes_descriptors() const noexcept override { return true; }
+    void accept_descriptor(DescriptorConnection connection) noexcept override;
     void refuse(Connection connection, std::string_view reason) noexcept override;
     void drain(std::function<void()> done) noexcept override;
     void stop() noexcept override;

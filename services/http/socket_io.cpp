@@ -1,5 +1,7 @@
 #include "http/socket_io.hpp"
 
+#include "http/polled_socket.hpp"
+
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
@@ -8,32 +10,15 @@
 
 namespace portd::http {
 
-namespace {
-
-net::awaitable<IoResult> wait(tcp::socket& socket, tcp::socket::wait_type type) {
-    boost::system::error_code ec;
-    co_await socket.async_wait(type, net::redirect_error(net::use_awaitable, ec));
-    co_return io_result(ec);
-}
-
-}  // namespace
-
-IoResult io_result(const boost::system::error_code& ec) {
-    if (!ec) {
-        return IoResult::ok;
-    }
-    if (ec == net::error::eof) {
-        return IoResult::eof;
-    }
-    return ec == net::error::operation_aborted ? IoResult::cancelled : IoResult::error;
-}
-
-IoResult try_read(tcp::socket& socket, char* buffer, std::size_t size, std::size_t& read) {
+IoResult try_read(PolledSocket& socket, char* buffer, std::size_t size, std::size_t& read) {
     read = 0;
     while (socket.is_open()) {
-        const auto n = ::recv(socket.native_handle(), buffer, size, 0);
+        const auto n = ::recv(socket.fd(), buffer, size, 0);
         if (n > 0) {
             read = static_cast<std::size_t>(n);
+            if (read < size) {
+                socket.read_exhausted();  // a stream socket returns less only when emptied
+            }
             return IoResult::ok;
         }
         if (n == 0) {
@@ -42,19 +27,23 @@ IoResult try_read(tcp::socket& socket, char* buffer, std::size_t size, std::size
         if (errno == EINTR) {
             continue;
         }
-        return errno == EAGAIN || errno == EWOULDBLOCK ? IoResult::would_block : IoResult::error;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            socket.read_exhausted();
+            return IoResult::would_block;
+        }
+        return IoResult::error;
     }
     return IoResult::cancelled;
 }
 
-net::awaitable<IoResult> write_all(tcp::socket& socket, std::string_view data, bool more,
+net::awaitable<IoResult> write_all(PolledSocket& socket, std::string_view data, bool more,
                                    const std::function<void()>& progress) {
     while (!data.empty()) {
         if (!socket.is_open()) {
             co_return IoResult::cancelled;
         }
-        const auto n = ::send(socket.native_handle(), data.data(), data.size(),
-                              MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+        const auto n =
+            ::send(socket.fd(), data.data(), data.size(), MSG_NOSIGNAL | (more ? MSG_MORE : 0));
         if (n > 0) {
             data.remove_prefix(static_cast<std::size_t>(n));
             progress();
@@ -66,14 +55,15 @@ net::awaitable<IoResult> write_all(tcp::socket& socket, std::string_view data, b
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
             co_return IoResult::error;
         }
-        if (const auto r = co_await wait(socket, tcp::socket::wait_write); r != IoResult::ok) {
+        socket.write_exhausted();
+        if (const auto r = co_await socket.wait_writable(); r != IoResult::ok) {
             co_return r;
         }
     }
     co_return IoResult::ok;
 }
 
-net::awaitable<IoResult> send_file(tcp::socket& socket, int file_fd, std::uint64_t offset,
+net::awaitable<IoResult> send_file(PolledSocket& socket, int file_fd, std::uint64_t offset,
                                    std::uint64_t length, const std::function<void()>& progress) {
     constexpr std::uint64_t kChunk = 1U << 30;  // sendfile moves at most ~2 GiB per call
     auto off = static_cast<off_t>(offset);
@@ -81,7 +71,7 @@ net::awaitable<IoResult> send_file(tcp::socket& socket, int file_fd, std::uint64
         if (!socket.is_open()) {
             co_return IoResult::cancelled;
         }
-        const auto n = ::sendfile(socket.native_handle(), file_fd, &off,
+        const auto n = ::sendfile(socket.fd(), file_fd, &off,
                                   static_cast<std::size_t>(std::min(length, kChunk)));
         if (n > 0) {
             length -= static_cast<std::uint64_t>(n);
@@ -97,7 +87,8 @@ net::awaitable<IoResult> send_file(tcp::socket& socket, int file_fd, std::uint64
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
             co_return IoResult::error;
         }
-        if (const auto r = co_await wait(socket, tcp::socket::wait_write); r != IoResult::ok) {
+        socket.write_exhausted();
+        if (const auto r = co_await socket.wait_writable(); r != IoResult::ok) {
             co_return r;
         }
     }

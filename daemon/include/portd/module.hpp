@@ -20,6 +20,7 @@
 #include <portd/net.hpp>
 
 #include <spdlog/logger.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
@@ -36,7 +37,7 @@
 namespace portd {
 
 /// Bumped on every change to this header or to the types it exposes.
-inline constexpr std::uint32_t kAbiVersion = 1;
+inline constexpr std::uint32_t kAbiVersion = 2;
 
 /// One thing wrong with the configuration: where, which key, what.
 struct ConfigProblem {
@@ -87,6 +88,18 @@ struct Connection {
     ConnectionLease lease;  // keep until the connection is closed
 };
 
+/// An accepted TCP connection as a bare descriptor, for a service that waits for readiness
+/// itself (Service::takes_descriptors). The same promises as Connection: the socket is
+/// non-blocking, close-on-exec and has TCP_NODELAY. It is registered with nothing yet, so a
+/// module with its own epoll set spends no system call taking it out of Asio's.
+struct DescriptorConnection {
+    int fd = -1;                 // the module's from now on: it closes it
+    net::any_io_executor shard;  // the shard the connection lives on (an io_context's, one thread)
+    tcp::endpoint peer;          // the client
+    tcp::endpoint local;         // the address and port the client connected to
+    ConnectionLease lease;       // keep until the connection is closed
+};
+
 /// What happened, for logs that operators filter on: PORTD_EVENT=... in the journal.
 /// portd adds PORTD_SERVICE, PORTD_MODULE, REMOTE_ADDR, REMOTE_PORT and LOCAL_PORT.
 class EventLog {
@@ -118,6 +131,16 @@ public:
 
     /// Own this connection from now on.
     virtual void accept(Connection connection) noexcept = 0;
+
+    /// True: portd hands this service's admitted connections to accept_descriptor() instead of
+    /// accept(). Asked once, when the service has been created. Refused connections still go
+    /// to refuse().
+    virtual bool takes_descriptors() const noexcept { return false; }
+
+    /// Own this connection from now on (only when takes_descriptors()). The default closes it.
+    virtual void accept_descriptor(DescriptorConnection connection) noexcept {
+        ::close(connection.fd);
+    }
 
     /// The connection is over a limit (`reason` says which); answer in the protocol
     /// ("421 ...", "HTTP/1.1 503 ...") and close. The default closes without a word.

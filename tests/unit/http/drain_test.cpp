@@ -445,6 +445,7 @@ TEST_F(DrainTest, ParkedConnectionsHoldLittleHeap) {
     const auto per_connection = (after - before) / static_cast<long long>(kConnections);
     // About 0.7 KiB now; a kept coroutine frame or 8 KiB buffer would be well over the limit.
     EXPECT_LT(per_connection, 1024) << "heap bytes per idle connection";
+    std::fprintf(stderr, "PERCONN %lld\n", per_connection);
 }
 
 }  // namespace
