@@ -40,8 +40,7 @@ std::string endpoint_address(const tcp::endpoint& endpoint) {
 
 }  // namespace
 
-HttpConnection::HttpConnection(std::shared_ptr<ServiceState> state,
-                               DescriptorConnection connection)
+HttpConnection::HttpConnection(std::shared_ptr<ServiceState> state, DescriptorConnection connection)
     : PolledSocket(Poller::of(connection.shard), connection.fd),
       state_(std::move(state)),
       deadlines_(DeadlineQueue::of(connection.shard)),
@@ -73,8 +72,7 @@ void HttpConnection::start() {
         return;
     }
     if (const int err = watch(); err != 0) {  // ENOMEM, or fs.epoll.max_user_watches reached
-        state_->log->warn("connection from {}: cannot watch it: {}", remote(),
-                          std::strerror(err));
+        state_->log->warn("connection from {}: cannot watch it: {}", remote(), std::strerror(err));
         finish();
         return;
     }
@@ -447,8 +445,7 @@ net::awaitable<bool> HttpConnection::send(const Response& response, bool head_on
         const bool more = i + 1 < response.body.size();
         IoResult r = IoResult::ok;
         if (part.from_file) {
-            r = co_await send_file(*this, response.file.get(), part.offset, part.length,
-                                   progress);
+            r = co_await send_file(*this, response.file.get(), part.offset, part.length, progress);
             body_bytes += part.length;
         } else {
             r = co_await write_all(*this, part.text, more, progress);

@@ -83,7 +83,7 @@ private:
 
     std::shared_ptr<ServiceState> state_;
     std::shared_ptr<HttpConnection> parked_self_;  // while parked nothing else holds it
-    DeadlineQueue& deadlines_;  // the shard's
+    DeadlineQueue& deadlines_;                     // the shard's
     tcp::endpoint peer_;
     tcp::endpoint local_;
     ConnectionLease lease_;

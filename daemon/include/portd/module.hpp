@@ -4,7 +4,8 @@
 // A module is a shared object in `modules_dir` that exports one C symbol, portd_module_info(),
 // returning a static ModuleInfo. portd checks the ABI version and signature before it touches
 // anything else, calls create() once per service with that service's `options:` block, then
-// hands every accepted TCP connection to Service::accept().
+// hands every accepted TCP connection to Service::accept() (or, for a service that asks for bare
+// descriptors, to Service::accept_descriptor()).
 //
 // The contract, in five lines:
 //   1. Every call arrives on one of portd's threads; nothing a module does may block.

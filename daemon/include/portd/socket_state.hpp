@@ -2,14 +2,12 @@
 // system call finding out.
 //
 // Asio keeps a few flags per socket that decide extra system calls. A socket taken over with
-// assign() starts with none of them right: Asio assumes it is blocking (its first wait then
-// sets O_NONBLOCK again with an ioctl) and that the descriptor may have been duplicated (closing
-// it then first removes it from epoll by hand, where closing the last descriptor of a file does
-// that by itself). Per connection that is two system calls of about eleven.
+// assign() is assumed to be blocking: its first wait then sets O_NONBLOCK again with an ioctl,
+// one system call of about eleven per connection.
 //
 // The flags are Asio 1.18's implementation details: they are reached through the protected
 // member that every Asio socket has, and only with the version they were read in. With another
-// version these do nothing, and Asio makes its system calls as before.
+// version this does nothing, and Asio makes its system calls as before.
 #pragma once
 
 #include <portd/net.hpp>
@@ -37,20 +35,6 @@ inline void mark_non_blocking(tcp::socket& socket) {
     auto& state = detail::SocketStateAccess::state(socket);
     state = static_cast<net::detail::socket_ops::state_type>(
         state | net::detail::socket_ops::internal_non_blocking);
-#else
-    (void)socket;
-#endif
-}
-
-/// No other descriptor, in this process or a child, refers to this socket's open file, so
-/// closing it removes it from epoll. Only for a socket its owner never duplicates and never
-/// passes to a child: while another descriptor keeps the file open, its epoll registration
-/// would outlive the socket and report events for memory Asio has freed.
-inline void mark_not_duplicated(tcp::socket& socket) {
-#if BOOST_ASIO_VERSION == 101800
-    auto& state = detail::SocketStateAccess::state(socket);
-    state = static_cast<net::detail::socket_ops::state_type>(
-        state & ~net::detail::socket_ops::possible_dup);
 #else
     (void)socket;
 #endif

@@ -1,5 +1,5 @@
-// mark_non_blocking and mark_not_duplicated tell Asio what it would otherwise find out with a
-// system call; these tests check that Asio then believes it, and that the socket still works.
+// mark_non_blocking tells Asio what it would otherwise find out with a system call; these tests
+// check that Asio then believes it, and that the socket still works.
 #include <portd/socket_state.hpp>
 
 #include <gtest/gtest.h>
@@ -50,21 +50,6 @@ TEST_F(SocketStateTest, AsioLearnsTheSocketIsNonBlockingWithoutChangingBlockingC
     EXPECT_EQ(got, 5U);
     EXPECT_EQ(received, "hello");
 }
-
-#if BOOST_ASIO_VERSION == 101800
-// The flag decides whether close() first removes the descriptor from epoll (a system call);
-// nothing outside Asio shows it, so the test looks at it.
-TEST_F(SocketStateTest, AsioLearnsTheSocketIsNotDuplicated) {
-    auto socket = accept_assigned();
-    auto& state = detail::SocketStateAccess::state(socket);
-    EXPECT_NE(state & net::detail::socket_ops::possible_dup, 0);  // what assign() assumes
-    mark_not_duplicated(socket);
-    EXPECT_EQ(state & net::detail::socket_ops::possible_dup, 0);
-    boost::system::error_code ec;
-    socket.close(ec);
-    EXPECT_FALSE(ec) << ec.message();
-}
-#endif
 
 }  // namespace
 }  // namespace portd

@@ -10,6 +10,9 @@
 
 #include <sys/socket.h>
 
+#include <chrono>
+#include <thread>
+
 namespace portd::worker {
 namespace {
 
@@ -187,6 +190,21 @@ TEST_F(HostedModule, HandedOverSocketIsNonBlockingWithNoDelay) {
     EXPECT_EQ(round_trip(port_, "?"), "nonblocking (asio knows) nodelay\n");
     // whichever shard takes it
     EXPECT_EQ(round_trip(port_, "?"), "nonblocking (asio knows) nodelay\n");
+}
+
+// A service that asks for descriptors gets them through accept_descriptor(), with the same
+// promises as a socket, on its shard, and its lease counts the connection until it is gone.
+TEST_F(HostedModule, ServiceThatTakesDescriptorsGetsThemOnItsShard) {
+    host("takes_descriptors");
+    const std::string expected = "descriptor nonblocking cloexec nodelay on-shard addresses\n";
+    EXPECT_EQ(round_trip(port_, "?"), expected);
+    EXPECT_EQ(round_trip(port_, "?"), expected);  // whichever shard takes it
+    EXPECT_EQ(host_->counters().accepted.load(), 2U);
+    // The lease goes when accept_descriptor() returns, just after the module closed the socket.
+    for (int i = 0; i < 200 && host_->counters().open.load() != 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(host_->counters().open.load(), 0U);
 }
 
 }  // namespace
