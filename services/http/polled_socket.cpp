@@ -38,6 +38,14 @@ net::awaitable<IoResult> PolledSocket::wait(bool for_write) {
                 });
                 return;
             }
+            if (for_write && !output_watched_) {
+                if (const int err = poller_.watch_output(fd_, *this); err != 0) {
+                    net::post(executor(),
+                              [h = std::move(handler)]() mutable { h(IoResult::error); });
+                    return;
+                }
+                output_watched_ = true;
+            }
             waiting_for_write_ = for_write;
             wait_ = std::make_unique<PendingWaitFor<Handler>>(std::move(handler));
         },

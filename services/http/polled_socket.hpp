@@ -81,6 +81,7 @@ private:
     bool readable_ = false;
     bool writable_ = true;  // a new socket's send buffer is empty
     bool waiting_for_write_ = false;
+    bool output_watched_ = false;  // Poller::watch_output() done
 };
 
 }  // namespace portd::http

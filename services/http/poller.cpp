@@ -144,13 +144,21 @@ Poller& Poller::of(const net::any_io_executor& executor) {
 
 int Poller::add(int fd, Watcher& watcher) {
     epoll_event event{};
-    event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    event.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
     event.data.ptr = &watcher;
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
         return errno;
     }
     watchers_.push_back(watcher);
     return 0;
+}
+
+int Poller::watch_output(int fd, Watcher& watcher) {
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    event.data.ptr = &watcher;
+    // A modification looks at the socket's state anew: room there already is reported at once.
+    return ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &event) == 0 ? 0 : errno;
 }
 
 void Poller::forget(Watcher& watcher) {

@@ -1,7 +1,8 @@
 // Readiness for the HTTP module's sockets: one epoll set per shard, which is itself a single
 // descriptor in Asio's reactor.
 //
-// A socket is added once, edge-triggered for input and output, and stays until it is closed.
+// A socket is added once, edge-triggered, and stays until it is closed; output is watched too
+// from the first write that meets a full send buffer.
 // Compared with a socket in Asio's own reactor this spares, per connection, Asio's descriptor
 // state (176 bytes) and, while the connection idles between requests, a pending wait operation
 // (about 260 bytes): an idle keep-alive connection then costs only its own object. It also
@@ -55,8 +56,12 @@ public:
     /// The poller of the io_context `executor` runs on (created on first use).
     static Poller& of(const net::any_io_executor& executor);
 
-    /// Watches `fd` until it is closed. Returns 0, or the errno of epoll_ctl(2).
+    /// Watches `fd` for input until it is closed. Returns 0, or the errno of epoll_ctl(2).
     int add(int fd, Watcher& watcher);
+    /// Watches `fd` for room to write too, from now on. Not at add(): a new socket's send
+    /// buffer is empty, and epoll would report that at once for every connection, while most
+    /// responses leave without ever meeting a full buffer.
+    int watch_output(int fd, Watcher& watcher);
     /// Call just before closing a watched descriptor: events already collected for it are
     /// dropped. (Closing the descriptor takes it out of the set; portd's workers never fork,
     /// so no other process holds it open.)
