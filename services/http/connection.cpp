@@ -71,21 +71,30 @@ void HttpConnection::start() {
         lease_.release();
         return;
     }
-    if (const int err = watch(); err != 0) {  // ENOMEM, or fs.epoll.max_user_watches reached
-        state_->log->warn("connection from {}: cannot watch it: {}", remote(), std::strerror(err));
-        finish();
-        return;
-    }
     try {
-        // portd hands connections over on their shard: serve() then starts at once and reads a
-        // request that came with the connection in this same pass.
-        net::dispatch(executor(), [self = shared_from_this()] { self->launch(); });
+        // portd hands connections over on their shard: this then runs at once.
+        net::dispatch(executor(), [self = shared_from_this()] { self->await_first_request(); });
     } catch (...) {
         close();
         state_->registry.remove(*this);
         lease_.release();
         throw;
     }
+}
+
+void HttpConnection::await_first_request() {
+    if (const int err = watch(); err != 0) {  // ENOMEM, or fs.epoll.max_user_watches reached
+        state_->log->warn("connection from {}: cannot watch it: {}", remote(), std::strerror(err));
+        finish();
+        return;
+    }
+    set_deadline(state_->config.header_timeout);  // from accept: a silent client is cut off too
+    // Parked until the request's first bytes arrive, as nginx waits too: right after accept
+    // they often have not, and a read now would find nothing for every second connection. A
+    // request that is there already raises its edge at once (adding a socket to the set looks
+    // at it). Meanwhile the connection holds no buffer and no coroutine.
+    parked_ = true;
+    parked_self_ = shared_from_this();
 }
 
 void HttpConnection::launch() {
@@ -240,7 +249,7 @@ net::awaitable<void> HttpConnection::serve() {
     auto self = shared_from_this();
     try {
         const auto& config = state_->config;
-        if (served_ == 0) {  // the first run (a connection parks only after answering a request)
+        if (served_ == 0) {  // before the first request (its header_timeout runs from accept)
             // Handed over after the drain began (portd posted it just before): the drain's call
             // to drain() missed it, so take the news from the registry.
             if (state_->registry.draining()) {
@@ -248,7 +257,6 @@ net::awaitable<void> HttpConnection::serve() {
             }
             // The socket is non-blocking and has TCP_NODELAY already (the SDK's promise).
             ensure_buffer();
-            set_deadline(config.header_timeout);  // from accept: a silent client is cut off too
         }
 
         RequestParser parser(config.limits);

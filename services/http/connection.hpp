@@ -3,10 +3,11 @@
 // DeadlineQueue; what to answer is decided by StaticFiles. Everything runs on the shard's one
 // thread.
 //
-// Between requests, with nothing buffered, a connection parks: serve() ends (its coroutine frame,
-// the parser and the request go), the input buffer is freed, and the next input on the socket
-// (which the shard's epoll set reports with no wait pending) starts serve() again. An idle
-// keep-alive connection thus costs this object alone, as in nginx.
+// Until its first request arrives, and between requests with nothing buffered, a connection
+// parks: serve() is not running (its coroutine frame, the parser and the request are gone), the
+// input buffer is freed, and the next input on the socket (which the shard's epoll set reports
+// with no wait pending) starts serve(). An idle connection thus costs this object alone, as in
+// nginx.
 #pragma once
 
 #include "http/deadline_queue.hpp"
@@ -55,6 +56,8 @@ private:
     /// The shard went away while parked (PolledSocket).
     void abandon() noexcept override;
 
+    /// Into the shard's epoll set, parked until the first request's bytes arrive (on the shard).
+    void await_first_request();
     /// Runs serve() on this thread until its first wait (from a handler on the socket's shard).
     void launch();
     net::awaitable<void> serve();
