@@ -3,6 +3,8 @@
 #include "http/http_date.hpp"
 #include "http/launch_here.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -431,6 +433,13 @@ net::awaitable<bool> HttpConnection::send(const Response& response, bool head_on
     body_bytes = 0;
     auto head = serialize_head(response, current_date(), config.server, persistence);
     set_deadline(config.send_timeout);
+    if (persistence == Persistence::close) {
+        // The socket is closed (or half-closed) right after this response. Corked, the last
+        // bytes wait for that and leave in one segment with the FIN instead of two, as with
+        // nginx's tcp_nopush: a packet fewer for every connection that closes.
+        const int on = 1;
+        ::setsockopt(fd(), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+    }
     const auto progress = [this] {
         set_deadline(state_->config.send_timeout);
     };
