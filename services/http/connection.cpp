@@ -42,10 +42,11 @@ std::string endpoint_address(const tcp::endpoint& endpoint) {
 
 }  // namespace
 
-HttpConnection::HttpConnection(std::shared_ptr<ServiceState> state, DescriptorConnection connection)
-    : PolledSocket(Poller::of(connection.shard), connection.fd),
+HttpConnection::HttpConnection(std::shared_ptr<ServiceState> state, DescriptorConnection connection,
+                               Poller& poller, DeadlineQueue& deadlines) noexcept
+    : PolledSocket(poller, connection.fd),
       state_(std::move(state)),
-      deadlines_(DeadlineQueue::of(connection.shard)),
+      deadlines_(deadlines),
       peer_(connection.peer),
       local_(connection.local),
       lease_(std::move(connection.lease)) {}

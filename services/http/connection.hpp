@@ -30,7 +30,10 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection>,
                        private DeadlineQueue::Entry,
                        private PolledSocket {
 public:
-    HttpConnection(std::shared_ptr<ServiceState> state, DescriptorConnection connection);
+    /// `poller` and `deadlines` are those of the connection's shard. Does not throw: from here
+    /// on the descriptor is this object's.
+    HttpConnection(std::shared_ptr<ServiceState> state, DescriptorConnection connection,
+                   Poller& poller, DeadlineQueue& deadlines) noexcept;
     ~HttpConnection() override;
     HttpConnection(const HttpConnection&) = delete;
     HttpConnection& operator=(const HttpConnection&) = delete;

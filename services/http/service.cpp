@@ -28,12 +28,10 @@ std::shared_ptr<HttpConnection> make_connection(const std::shared_ptr<ServiceSta
                                                 DescriptorConnection&& connection) {
     const int fd = connection.fd;
     try {
-        // The shard's services first: once the connection object exists it owns the descriptor,
-        // and its constructor must not throw after that.
-        Poller::of(connection.shard);
-        DeadlineQueue::of(connection.shard);
-        return std::make_shared<HttpConnection>(state, std::move(connection));
-    } catch (...) {
+        auto& poller = Poller::of(connection.shard);
+        auto& deadlines = DeadlineQueue::of(connection.shard);
+        return std::make_shared<HttpConnection>(state, std::move(connection), poller, deadlines);
+    } catch (...) {  // before the connection object took the descriptor
         ::close(fd);
         throw;
     }
