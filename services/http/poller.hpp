@@ -3,6 +3,7 @@
 //
 // A socket is added once, edge-triggered, and stays until it is closed; output is watched too
 // from the first write that meets a full send buffer.
+//
 // Compared with a socket in Asio's own reactor this spares, per connection, Asio's descriptor
 // state (176 bytes) and, while the connection idles between requests, a pending wait operation
 // (about 260 bytes): an idle keep-alive connection then costs only its own object. It also
