@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <system_error>
+#include <utility>
 
 namespace portd::worker {
 
@@ -166,6 +167,16 @@ std::optional<tcp::socket> ServiceHost::wrap(int fd, const net::any_io_executor&
 
 void ServiceHost::on_accept(int fd, const net::any_io_executor& shard, const tcp::endpoint& peer,
                             const tcp::endpoint& local) {
+    // Until the descriptor is handed on, an exception below (no memory) must not leak it.
+    struct CloseUnlessTaken {
+        int fd;
+        ~CloseUnlessTaken() {
+            if (fd >= 0) {
+                ::close(fd);
+            }
+        }
+        int take() { return std::exchange(fd, -1); }
+    } owned{fd};
     const auto now = Admission::Clock::now();
     const auto decision = gate_->admission.admit(peer.address(), now);
     if (decision.verdict != Verdict::admit) {
@@ -183,10 +194,9 @@ void ServiceHost::on_accept(int fd, const net::any_io_executor& shard, const tcp
             }
         }
         if (decision.verdict == Verdict::deny) {
-            ::close(fd);  // not one byte to a peer the lists exclude
-            return;
+            return;  // closed without one byte to a peer the lists exclude
         }
-        if (auto socket = wrap(fd, shard, peer)) {
+        if (auto socket = wrap(owned.take(), shard, peer)) {
             hand_over(Connection{std::move(*socket), peer, local, ConnectionLease()},
                       std::string(to_string(decision.reason)));
         }
@@ -208,11 +218,11 @@ void ServiceHost::on_accept(int fd, const net::any_io_executor& shard, const tcp
     if (takes_descriptors_) {
         // Straight on, as a descriptor: the module registers it with its own epoll set, and
         // registering it with Asio's too would cost two system calls for nothing.
-        service_->accept_descriptor(
-            DescriptorConnection{fd, shard, peer, local, ConnectionLease(std::move(token))});
+        service_->accept_descriptor(DescriptorConnection{owned.take(), shard, peer, local,
+                                                         ConnectionLease(std::move(token))});
         return;
     }
-    if (auto socket = wrap(fd, shard, peer)) {
+    if (auto socket = wrap(owned.take(), shard, peer)) {
         hand_over(Connection{std::move(*socket), peer, local, ConnectionLease(std::move(token))},
                   std::nullopt);
     }
