@@ -144,13 +144,16 @@ void HttpConnection::close() {
     if (parked_) {  // nothing else runs for a parked connection: it ends here
         parked_ = false;
         const auto self = std::move(parked_self_);
-        state_->registry.remove(*this);
-        lease_.release();
+        leave();
     }
 }
 
 void HttpConnection::finish() {
     close();
+    leave();
+}
+
+void HttpConnection::leave() {
     state_->registry.remove(*this);
     lease_.release();
 }

@@ -84,6 +84,8 @@ private:
     void close();
     /// Closes and tells the registry and portd the connection is gone.
     void finish();
+    /// Tells the registry and portd the connection is gone (finish() without the close).
+    void leave();
     std::string remote() const;
     void log(const Request* request, int status, std::uint64_t bytes);
 

@@ -76,9 +76,14 @@ void run_until(net::io_context& io, const std::function<bool()>& done) {
     }
 }
 
-TEST(Poller, ReportsInputToItsWatcher) {
-    net::io_context io(1);
-    auto& poller = Poller::of(io.get_executor());
+/// A shard's io_context and its poller.
+class PollerTest : public ::testing::Test {
+protected:
+    net::io_context io{1};
+    Poller& poller = Poller::of(io.get_executor());
+};
+
+TEST_F(PollerTest, ReportsInputToItsWatcher) {
     Pair pair;
     Recorder watcher;
     ASSERT_EQ(poller.add(pair.ours, watcher), 0);
@@ -94,9 +99,7 @@ TEST(Poller, ReportsInputToItsWatcher) {
     EXPECT_EQ(poller.size(), 0U);
 }
 
-TEST(Poller, ReportsRoomToWriteOnceOutputIsWatched) {
-    net::io_context io(1);
-    auto& poller = Poller::of(io.get_executor());
+TEST_F(PollerTest, ReportsRoomToWriteOnceOutputIsWatched) {
     Pair pair;
     Recorder watcher;
     ASSERT_EQ(poller.add(pair.ours, watcher), 0);
@@ -107,9 +110,7 @@ TEST(Poller, ReportsRoomToWriteOnceOutputIsWatched) {
     poller.forget(watcher);
 }
 
-TEST(Poller, HandsOverEveryEventOfSetsLargerThanOneBatch) {
-    net::io_context io(1);
-    auto& poller = Poller::of(io.get_executor());
+TEST_F(PollerTest, HandsOverEveryEventOfSetsLargerThanOneBatch) {
     constexpr int kSockets = 300;  // more than two batches
     std::vector<std::unique_ptr<Pair>> pairs;
     std::vector<std::unique_ptr<Recorder>> watchers;
@@ -134,9 +135,7 @@ TEST(Poller, HandsOverEveryEventOfSetsLargerThanOneBatch) {
     }
 }
 
-TEST(Poller, SocketClosedDuringABatchHearsNothingMoreFromIt) {
-    net::io_context io(1);
-    auto& poller = Poller::of(io.get_executor());
+TEST_F(PollerTest, SocketClosedDuringABatchHearsNothingMoreFromIt) {
     Pair a_pair, b_pair;
     auto a = std::make_unique<Recorder>();
     auto b = std::make_unique<Recorder>();
