@@ -8,9 +8,13 @@
 #include <portd/socket_state.hpp>
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <system_error>
 #include <utility>
 
@@ -35,6 +39,18 @@ std::atomic<std::uint64_t>& refused_counter(ServiceCounters& counters, RefuseRea
             break;
     }
     return counters.denied;
+}
+
+/// A service whose clients speak first is handed connections once their first bytes are there
+/// (or after a second of silence: Linux counts the value in SYN-ACK retransmissions, the first
+/// of which comes after a second). Set either way: a listening socket kept across a reload may
+/// have served another module before, and systemd may have set DeferAcceptSec= on its own.
+void set_defer_accept(int fd, bool defer, spdlog::logger& log) {
+    const int seconds = defer ? 1 : 0;
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds) != 0) {
+        // Only an optimisation: connections are then handed over as soon as they are made.
+        log.warn("cannot set TCP_DEFER_ACCEPT on a listening socket: {}", std::strerror(errno));
+    }
 }
 
 }  // namespace
@@ -114,7 +130,9 @@ ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& mo
                                                const tcp::endpoint& local) {
         on_accept(fd, shard, peer, local);
     };
+    const bool defer_accept = service_->client_speaks_first();
     for (std::size_t i = 0; i < listen_fds.size(); ++i) {
+        set_defer_accept(listen_fds[i], defer_accept, *log_);
         for (std::size_t shard = 0; shard < shards_.size(); ++shard) {
             int fd = listen_fds[i];
             if (shard + 1 < shards_.size()) {

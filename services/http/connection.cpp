@@ -76,7 +76,7 @@ void HttpConnection::start() {
     }
     try {
         // portd hands connections over on their shard: this then runs at once.
-        net::dispatch(executor(), [self = shared_from_this()] { self->await_first_request(); });
+        net::dispatch(executor(), [self = shared_from_this()] { self->take_first_request(); });
     } catch (...) {
         close();
         state_->registry.remove(*this);
@@ -85,19 +85,22 @@ void HttpConnection::start() {
     }
 }
 
-void HttpConnection::await_first_request() {
-    if (const int err = watch(); err != 0) {  // ENOMEM, or fs.epoll.max_user_watches reached
-        state_->log->warn("connection from {}: cannot watch it: {}", remote(), std::strerror(err));
-        finish();
-        return;
-    }
+void HttpConnection::take_first_request() {
     set_deadline(state_->config.header_timeout);  // from accept: a silent client is cut off too
-    // Parked until the request's first bytes arrive, as nginx waits too: right after accept
-    // they often have not, and a read now would find nothing for every second connection. A
-    // request that is there already raises its edge at once (adding a socket to the set looks
-    // at it). Meanwhile the connection holds no buffer and no coroutine.
-    parked_ = true;
-    parked_self_ = shared_from_this();
+    // portd hands the connection over once its first bytes have arrived (the service's clients
+    // speak first: TCP_DEFER_ACCEPT), so they are read at once; only a client that has been
+    // silent for a second gets here with nothing to read. Such a connection parks until its
+    // request arrives, holding no buffer and no coroutine, as one between requests does.
+    switch (read_or_park()) {
+        case IoResult::ok:
+            launch();
+            return;
+        case IoResult::would_block:
+            return;  // parked: wake() carries on
+        default:
+            finish();  // closed before a request, or could not be watched
+            return;
+    }
 }
 
 void HttpConnection::launch() {
@@ -203,6 +206,10 @@ IoResult HttpConnection::read_or_park() {
     }
     if (timed_out_) {
         return IoResult::cancelled;
+    }
+    if (const int err = watch(); err != 0) {  // ENOMEM, or fs.epoll.max_user_watches reached
+        state_->log->warn("connection from {}: cannot watch it: {}", remote(), std::strerror(err));
+        return IoResult::error;
     }
     // Nothing yet: wait holding neither the buffer nor serve()'s frame (nginx frees its buffers
     // the same way), only this object, which holds itself until the park ends.

@@ -3,11 +3,13 @@
 // DeadlineQueue; what to answer is decided by StaticFiles. Everything runs on the shard's one
 // thread.
 //
-// Until its first request arrives, and between requests with nothing buffered, a connection
-// parks: serve() is not running (its coroutine frame, the parser and the request are gone), the
-// input buffer is freed, and the next input on the socket (which the shard's epoll set reports
-// with no wait pending) starts serve(). An idle connection thus costs this object alone, as in
-// nginx.
+// A connection is read as soon as portd hands it over (its first bytes are there by then, see
+// Service::client_speaks_first) and goes into the shard's epoll set only when a read or a write
+// would block: one answered and closed at once never does. While it waits for its first
+// request, and between requests with nothing buffered, a connection parks: serve() is not
+// running (its coroutine frame, the parser and the request are gone), the input buffer is
+// freed, and the next input on the socket (which the shard's epoll set reports with no wait
+// pending) starts serve(). An idle connection thus costs this object alone, as in nginx.
 #pragma once
 
 #include "http/deadline_queue.hpp"
@@ -59,16 +61,17 @@ private:
     /// The shard went away while parked (PolledSocket).
     void abandon() noexcept override;
 
-    /// Into the shard's epoll set, parked until the first request's bytes arrive (on the shard).
-    void await_first_request();
+    /// Reads the first request's bytes and serves it, or parks until they arrive (on the
+    /// shard).
+    void take_first_request();
     /// Runs serve() on this thread until its first wait (from a handler on the socket's shard).
     void launch();
     net::awaitable<void> serve();
     net::awaitable<void> refuse();
     /// With nothing buffered (the buffer may have been released): one read that never waits.
     IoResult read_available();
-    /// Between requests with nothing buffered: reads what has arrived, or parks (would_block:
-    /// serve() must end now, wake() takes over).
+    /// Before the first request, and between requests with nothing buffered: reads what has
+    /// arrived, or parks (would_block: serve() must end now, wake() takes over).
     IoResult read_or_park();
     /// Ends the park: input arrived, or (`interrupted`) a deadline or a drain cut it short.
     void wake(bool interrupted);

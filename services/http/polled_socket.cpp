@@ -23,7 +23,14 @@ PolledSocket::~PolledSocket() {
 }
 
 int PolledSocket::watch() {
-    return poller_.add(fd_, *this);
+    if (watched_) {
+        return 0;
+    }
+    // Added after a read or write found the socket not ready: adding looks at its state, so
+    // anything that arrived since raises the edge at once and nothing is missed.
+    const int err = poller_.add(fd_, *this);
+    watched_ = err == 0;
+    return err;
 }
 
 net::awaitable<IoResult> PolledSocket::wait(bool for_write) {
@@ -36,6 +43,10 @@ net::awaitable<IoResult> PolledSocket::wait(bool for_write) {
                 net::post(executor(), [h = std::move(handler), ready_now]() mutable {
                     h(ready_now ? IoResult::ok : IoResult::cancelled);
                 });
+                return;
+            }
+            if (const int err = watch(); err != 0) {
+                net::post(executor(), [h = std::move(handler)]() mutable { h(IoResult::error); });
                 return;
             }
             if (for_write && !output_watched_) {

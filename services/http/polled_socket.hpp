@@ -24,12 +24,16 @@ namespace portd::http {
 
 class PolledSocket : private Poller::Watcher {
 public:
-    /// Owns `fd` (closes it) but does not watch it yet: see watch().
+    /// Owns `fd` (closes it) but does not watch it yet: see watch(). Until a read says
+    /// otherwise the socket counts as readable: a connection arrives with its first bytes
+    /// (Service::client_speaks_first), and a read that finds none costs only that read.
     PolledSocket(Poller& poller, int fd) : poller_(poller), fd_(fd) {}
     PolledSocket(const PolledSocket&) = delete;
     PolledSocket& operator=(const PolledSocket&) = delete;
 
-    /// Into the shard's epoll set. Returns 0, or errno.
+    /// Into the shard's epoll set, if not there yet. Returns 0, or errno. A wait does this
+    /// itself; until then the socket costs no epoll_ctl(2), and a connection that is answered
+    /// and closed without ever waiting never costs one.
     int watch();
 
     int fd() const { return fd_; }
@@ -78,9 +82,10 @@ private:
     Poller& poller_;
     std::unique_ptr<PendingWait> wait_;  // the coroutine's, while it waits
     int fd_;
-    bool readable_ = false;
+    bool readable_ = true;  // see the constructor
     bool writable_ = true;  // a new socket's send buffer is empty
     bool waiting_for_write_ = false;
+    bool watched_ = false;         // in the Poller's set (watch())
     bool output_watched_ = false;  // Poller::watch_output() done
 };
 

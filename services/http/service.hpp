@@ -20,6 +20,8 @@ public:
     /// portd's way: the connection goes into the shard's Poller directly.
     bool takes_descriptors() const noexcept override { return true; }
     void accept_descriptor(DescriptorConnection connection) noexcept override;
+    /// An HTTP client sends its request first: portd hands a connection over once it has.
+    bool client_speaks_first() const noexcept override { return true; }
     void refuse(Connection connection, std::string_view reason) noexcept override;
     void drain(std::function<void()> done) noexcept override;
     void stop() noexcept override;

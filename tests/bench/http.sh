@@ -116,7 +116,8 @@ http {
     uwsgi_temp_path $WORK/nginx/uwsgi;
     scgi_temp_path $WORK/nginx/scgi;
     server {
-        listen 127.0.0.1:$NGINX_PORT;
+        # deferred: TCP_DEFER_ACCEPT, which portd sets on every HTTP listener.
+        listen 127.0.0.1:$NGINX_PORT deferred;
         root $WORK/www;
     }
 }
@@ -311,7 +312,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$REPO" rev-parse --short HEAD)," \
          "$CORES cores, wrk ${DURATION} per run, threads $THREADS; nginx $("$NGINX" -v 2>&1 | sed 's/.*\///')" \
-         "with worker_processes $CORES, sendfile on; portd threads $CORES."
+         "with worker_processes $CORES, sendfile on, tcp_nopush on, listen ... deferred" \
+         "(TCP_DEFER_ACCEPT, as portd's HTTP listeners); portd threads $CORES."
     echo
     echo "Each figure is the mean of $PAIRS ${DURATION} runs, the two servers taking turns to go first" \
          "(portd, nginx, nginx, portd, ...)."

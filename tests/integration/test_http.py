@@ -516,6 +516,29 @@ class HttpModuleTest(unittest.TestCase):
             data = recv_all(s)
         self.assertTrue(data.startswith(b"HTTP/1.1 408 "), data[:40])
 
+    def test_request_sent_a_moment_after_connecting_is_served(self):
+        # Accepted when its first bytes arrive, not when the client connects: nothing is lost
+        # in between, and the request is read in full.
+        with connect(self.port) as s:
+            time.sleep(0.3)
+            s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            data = recv_all(s)
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 "), data[:40])
+        self.assertTrue(data.endswith(b"\r\n\r\nhello world"), data[-40:])
+
+    def test_silent_client_is_closed(self):
+        # Connects and never says a word: the kernel holds it for about a second before portd
+        # sees it (TCP_DEFER_ACCEPT), then the header timeout runs. Closed without a response,
+        # as nginx does: there is no request to answer.
+        with connect(self.port) as s:
+            start = time.monotonic()
+            s.settimeout(HEADER_TIMEOUT + 10)
+            data = recv_all(s)
+            elapsed = time.monotonic() - start
+        self.assertEqual(data, b"")
+        self.assertGreater(elapsed, HEADER_TIMEOUT - 0.5)
+        self.assertLess(elapsed, HEADER_TIMEOUT + 3)
+
     def test_slowloris_is_cut_off_while_others_are_served(self):
         stop = threading.Event()
         result = {}
@@ -857,12 +880,14 @@ class HttpDrainTest(unittest.TestCase):
     """SIGTERM: idle keep-alive connections close at once, a response in flight completes."""
 
     def drain_before_first_request(self, trigger, finish):
-        """A connection accepted before the drain but whose request comes after it is answered.
+        """A connection accepted before the drain but whose request ends after it is answered.
 
         `trigger(portd, port, root)` starts the drain (SIGTERM, or a reload replacing the
-        worker); `finish(portd, port)` checks that the drain then ends. One shard thread, so the
-        worker hands connections over in accept order: once `used` has its response, `fresh`
-        (connected earlier) is registered with the service.
+        worker); `finish(portd, port)` checks that the drain then ends. HTTP connections are
+        accepted once their first bytes arrive (TCP_DEFER_ACCEPT), so `fresh` sends the first
+        line of its request before `used` sends anything. One shard thread, so the worker hands
+        connections over in accept order: once `used` has its response, `fresh` is registered
+        with the service.
         """
         with tempfile.TemporaryDirectory(prefix="portd-http-") as root:
             with open(os.path.join(root, "hello.txt"), "wb") as f:
@@ -879,6 +904,8 @@ class HttpDrainTest(unittest.TestCase):
             """.format(port=port, root=root)
             with PortdProcess(services=services, settings="shutdown_timeout: 20s") as portd:
                 fresh = connect(port)
+                fresh.sendall(b"GET /hello.txt HTTP/1.1\r\n")
+                time.sleep(0.1)  # accepted before `used`: see above
                 used = connect(port)
                 used_reader = used.makefile("rb")
                 used.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -893,7 +920,7 @@ class HttpDrainTest(unittest.TestCase):
                 self.assertLess(time.monotonic() - started, 5.0)
                 time.sleep(0.3)  # the drain has reached `fresh` too, well before its request
 
-                fresh.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+                fresh.sendall(b"Host: t\r\n\r\n")
                 try:
                     fresh_reader = fresh.makefile("rb")
                     response = read_response(fresh_reader)

@@ -38,7 +38,7 @@
 namespace portd {
 
 /// Bumped on every change to this header or to the types it exposes.
-inline constexpr std::uint32_t kAbiVersion = 2;
+inline constexpr std::uint32_t kAbiVersion = 3;
 
 /// One thing wrong with the configuration: where, which key, what.
 struct ConfigProblem {
@@ -137,6 +137,14 @@ public:
     /// accept(). Asked once, when the service has been created. Refused connections still go
     /// to refuse().
     virtual bool takes_descriptors() const noexcept { return false; }
+
+    /// True: in this service's protocol the client speaks first (HTTP, not FTP), so a
+    /// connection is of no use before its first bytes arrive. portd then asks the kernel to
+    /// hand connections over only once they have (TCP_DEFER_ACCEPT): the module can read at
+    /// once, and a client that connects and says nothing costs the service nothing until about
+    /// a second has passed, when it is handed over anyway. Asked once, when the service has
+    /// been created.
+    virtual bool client_speaks_first() const noexcept { return false; }
 
     /// Own this connection from now on (only when takes_descriptors()). The default closes it.
     virtual void accept_descriptor(DescriptorConnection connection) noexcept {

@@ -303,6 +303,45 @@ TEST_F(PolledSocketTest, WriteWaitEndsWhenThePeerReads) {
     EXPECT_EQ(*result, IoResult::ok);
 }
 
+TEST(PolledSocket, ANewSocketIsWatchedOnlyOnceAWaitNeedsIt) {
+    // A connection answered and closed without ever waiting costs no epoll_ctl(2); one whose
+    // input arrives between the read that found nothing and the wait still wakes it (adding a
+    // socket to the set looks at its state).
+    net::io_context io(1);
+    auto& poller = Poller::of(io.get_executor());
+    Pair pair;
+    TestSocket socket(poller, pair.ours);
+    pair.ours = -1;
+    EXPECT_TRUE(socket.readable()) << "unknown until read: the first bytes may be there";
+    EXPECT_EQ(poller.size(), 0U);
+    std::optional<IoResult> result;
+    std::string got;
+    net::co_spawn(
+        io,
+        [&]() -> net::awaitable<void> {
+            std::array<char, 64> buffer{};
+            std::size_t n = 0;
+            auto r = try_read(socket, buffer.data(), buffer.size(), n);
+            EXPECT_EQ(r, IoResult::would_block);
+            EXPECT_EQ(poller.size(), 0U) << "a read alone does not watch the socket";
+            pair.send("late");  // after the read, before the wait
+            r = co_await socket.wait_readable();
+            if (r == IoResult::ok) {
+                r = try_read(socket, buffer.data(), buffer.size(), n);
+            }
+            got.assign(buffer.data(), n);
+            result = r;
+        },
+        net::detached);
+    run_until(io, [&] { return result.has_value(); });
+    ASSERT_TRUE(result.has_value());
+    EXPECT_EQ(*result, IoResult::ok);
+    EXPECT_EQ(got, "late");
+    EXPECT_EQ(poller.size(), 1U);
+    EXPECT_EQ(socket.watch(), 0) << "watching twice is harmless";
+    EXPECT_EQ(poller.size(), 1U);
+}
+
 TEST(PolledSocket, ShardGoingAwayDuringAWaitLetsGo) {
     // As when a worker stops with connections open: the io_context goes first, each owner lets
     // go of its socket, and the waiting coroutine is destroyed without resuming.
@@ -318,6 +357,7 @@ TEST(PolledSocket, ShardGoingAwayDuringAWaitLetsGo) {
         socket.reset();  // as an idle connection drops the last reference to itself
     };
     ASSERT_EQ(socket->watch(), 0);
+    socket->read_exhausted();  // as a read that found nothing would have said
     net::co_spawn(
         *io,
         [&]() -> net::awaitable<void> {

@@ -8,9 +8,14 @@
 
 #include <spdlog/sinks/null_sink.h>
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <thread>
 
 namespace portd::worker {
@@ -123,10 +128,14 @@ std::pair<int, std::uint16_t> loopback_listener() {
     return {fd, ntohs(address.sin_port)};
 }
 
-std::string round_trip(std::uint16_t port, const std::string& message) {
+/// Connects, sends `message` (after `pause`), and returns everything the service sends back
+/// before it closes.
+std::string round_trip(std::uint16_t port, const std::string& message,
+                       std::chrono::milliseconds pause = std::chrono::milliseconds(0)) {
     net::io_context io;
     tcp::socket client(io);
     client.connect({net::ip::make_address("127.0.0.1"), port});
+    std::this_thread::sleep_for(pause);
     net::write(client, net::buffer(message));
     std::string reply;
     boost::system::error_code ec;
@@ -134,11 +143,25 @@ std::string round_trip(std::uint16_t port, const std::string& message) {
     return reply;
 }
 
+/// TCP_DEFER_ACCEPT of a listening socket, in seconds (0: off).
+int defer_accept_of(int fd) {
+    int seconds = -1;
+    socklen_t length = sizeof seconds;
+    ::getsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, &length);
+    return seconds;
+}
+
 class HostedModule : public ::testing::Test {
 protected:
-    void host(const std::string& module) {
+    /// Hosts `module` on a new loopback listener; `prepare` may set options on it first.
+    void host(const std::string& module, const std::function<void(int fd)>& prepare = {}) {
         auto [fd, port] = loopback_listener();
         port_ = port;
+        if (prepare) {
+            prepare(fd);
+        }
+        // The host owns the listener; a duplicate shows the test what was set on it.
+        listener_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
         auto spec = spec_for(module, "{}");
         spec.threads = 2;
         auto log = std::make_shared<spdlog::logger>(
@@ -162,12 +185,16 @@ protected:
         control_.restart();
         control_.poll();
         host_.reset();
+        if (listener_ >= 0) {
+            ::close(listener_);
+        }
     }
 
     net::io_context control_;
     std::thread control_thread_;
     std::unique_ptr<ServiceHost> host_;
     std::uint16_t port_ = 0;
+    int listener_ = -1;  // closed in TearDown()
 };
 
 TEST_F(HostedModule, ConnectionsReachTheModuleAndAreCounted) {
@@ -196,7 +223,8 @@ TEST_F(HostedModule, HandedOverSocketIsNonBlockingWithNoDelay) {
 // promises as a socket, on its shard, and its lease counts the connection until it is gone.
 TEST_F(HostedModule, ServiceThatTakesDescriptorsGetsThemOnItsShard) {
     host("takes_descriptors");
-    const std::string expected = "descriptor nonblocking cloexec nodelay on-shard addresses\n";
+    const std::string expected =
+        "descriptor nonblocking cloexec nodelay on-shard with-data addresses\n";
     EXPECT_EQ(round_trip(port_, "?"), expected);
     EXPECT_EQ(round_trip(port_, "?"), expected);  // whichever shard takes it
     EXPECT_EQ(host_->counters().accepted.load(), 2U);
@@ -205,6 +233,33 @@ TEST_F(HostedModule, ServiceThatTakesDescriptorsGetsThemOnItsShard) {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     EXPECT_EQ(host_->counters().open.load(), 0U);
+}
+
+// A service whose clients speak first is handed a connection only once its first bytes have
+// arrived, so it can read at once: here the client waits before it sends them.
+TEST_F(HostedModule, ServiceWhoseClientsSpeakFirstGetsConnectionsWithTheirFirstBytes) {
+    host("takes_descriptors");
+    EXPECT_GT(defer_accept_of(listener_), 0);
+    EXPECT_EQ(round_trip(port_, "?", std::chrono::milliseconds(200)),
+              "descriptor nonblocking cloexec nodelay on-shard with-data addresses\n");
+}
+
+// Any other service gets its connections as soon as they are made, even on a listening socket
+// that deferred them before (one kept across a reload that changed the module).
+TEST_F(HostedModule, OtherServicesGetConnectionsAtOnceOnASocketThatDeferredThem) {
+    host("good", [](int fd) {
+        const int seconds = 5;
+        ASSERT_EQ(::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds), 0);
+        ASSERT_GT(defer_accept_of(fd), 0);
+    });
+    EXPECT_EQ(defer_accept_of(listener_), 0);
+    net::io_context io;
+    tcp::socket client(io);
+    client.connect({net::ip::make_address("127.0.0.1"), port_});
+    for (int i = 0; i < 400 && host_->counters().accepted.load() == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(host_->counters().accepted.load(), 1U) << "not accepted before it sent anything";
 }
 
 }  // namespace
