@@ -2,6 +2,9 @@
 
 #include "sys/journald_sink.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 namespace portd::worker {
 
 std::string to_string(const tcp::endpoint& endpoint) {
@@ -17,9 +20,24 @@ LoggerEventLog::LoggerEventLog(std::shared_ptr<spdlog::logger> log, std::string 
                                std::string module)
     : log_(std::move(log)), service_(std::move(service)), module_(std::move(module)) {}
 
+namespace {
+
+/// Names the record gets from portd or from the sink: a module's field may not stand in for
+/// them, so that a record always says truly which service and which client it is about.
+bool reserved_field(std::string_view name) {
+    static constexpr std::string_view kReserved[] = {
+        "MESSAGE",   "PRIORITY",    "SYSLOG_IDENTIFIER", "CODE_FILE",  "CODE_LINE",
+        "CODE_FUNC", "REMOTE_ADDR", "REMOTE_PORT",       "LOCAL_PORT",
+    };
+    return name.starts_with("PORTD_") ||
+           std::find(std::begin(kReserved), std::end(kReserved), name) != std::end(kReserved);
+}
+
+}  // namespace
+
 void LoggerEventLog::event(spdlog::level::level_enum level, std::string_view event,
                            const tcp::endpoint& peer, const tcp::endpoint& local,
-                           std::string_view message) noexcept {
+                           std::string_view message, std::span<const EventField> extra) noexcept {
     try {
         if (!log_->should_log(level)) {
             return;  // don't build fields nobody will read
@@ -36,6 +54,11 @@ void LoggerEventLog::event(spdlog::level::level_enum level, std::string_view eve
         }
         if (!module_.empty()) {
             fields.push_back("PORTD_MODULE=" + module_);
+        }
+        for (const auto& field : extra) {
+            if (sys::valid_journal_field_name(field.name) && !reserved_field(field.name)) {
+                fields.push_back(std::string(field.name) + "=" + std::string(field.value));
+            }
         }
         const sys::JournalContext context(fields);
         log_->log(level, "{} {} -> {}: {}", event, to_string(peer), to_string(local), message);

@@ -13,8 +13,8 @@ namespace portd::worker {
 std::string to_string(const tcp::endpoint& endpoint);
 
 /// Logs each event through `log` as "EVENT PEER -> LOCAL: message". Records that reach a
-/// journal sink also carry PORTD_EVENT, REMOTE_ADDR, REMOTE_PORT and LOCAL_PORT, and
-/// PORTD_SERVICE / PORTD_MODULE unless the sink already adds them.
+/// journal sink also carry PORTD_EVENT, REMOTE_ADDR, REMOTE_PORT and LOCAL_PORT, PORTD_SERVICE /
+/// PORTD_MODULE unless the sink already adds them, and the module's own fields.
 class LoggerEventLog : public EventLog {
 public:
     LoggerEventLog(std::shared_ptr<spdlog::logger> log, std::string service, std::string module);
@@ -23,7 +23,8 @@ public:
         : LoggerEventLog(std::move(log), {}, {}) {}
 
     void event(spdlog::level::level_enum level, std::string_view event, const tcp::endpoint& peer,
-               const tcp::endpoint& local, std::string_view message) noexcept override;
+               const tcp::endpoint& local, std::string_view message,
+               std::span<const EventField> fields = {}) noexcept override;
 
 private:
     std::shared_ptr<spdlog::logger> log_;

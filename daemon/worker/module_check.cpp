@@ -13,7 +13,8 @@ namespace {
 class NoEvents : public EventLog {
 public:
     void event(spdlog::level::level_enum, std::string_view, const tcp::endpoint&,
-               const tcp::endpoint&, std::string_view) noexcept override {}
+               const tcp::endpoint&, std::string_view,
+               std::span<const EventField>) noexcept override {}
 };
 
 }  // namespace

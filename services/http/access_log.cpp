@@ -6,9 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdio>
+#include <span>
 #include <system_error>
+#include <utility>
 
 namespace portd::http {
 
@@ -102,6 +105,37 @@ void AccessLog::reopen_if_rotated() {
     }
 }
 
+void AccessLog::write_to_journal(const AccessRecord& record, const std::string& line,
+                                 const tcp::endpoint& peer, const tcp::endpoint& local) {
+    // The fields an operator filters on (`journalctl HTTP_STATUS=404`); the client's address
+    // and the service are portd's own fields already. Absent headers are left out, not empty.
+    const auto status = std::to_string(record.status);
+    const auto bytes = std::to_string(record.bytes);
+    std::string version;
+    std::array<EventField, 8> fields;
+    std::size_t n = 0;
+    fields[n++] = {"HTTP_STATUS", status};
+    fields[n++] = {"HTTP_BYTES", bytes};
+    if (record.has_request_line) {
+        version = std::to_string(record.version_major) + "." + std::to_string(record.version_minor);
+        fields[n++] = {"HTTP_METHOD", record.method};
+        fields[n++] = {"HTTP_TARGET", record.target};
+        fields[n++] = {"HTTP_VERSION", version};
+        const std::pair<std::string_view, std::string_view> headers[] = {
+            {"HTTP_HOST", record.host},
+            {"HTTP_REFERER", record.referer},
+            {"HTTP_USER_AGENT", record.user_agent},
+        };
+        for (const auto& [name, value] : headers) {
+            if (!value.empty()) {
+                fields[n++] = {name, value};
+            }
+        }
+    }
+    events_->event(spdlog::level::info, "request", peer, local, line,
+                   std::span<const EventField>(fields.data(), n));
+}
+
 void AccessLog::write(const AccessRecord& record, const tcp::endpoint& peer,
                       const tcp::endpoint& local) noexcept {
     try {
@@ -110,7 +144,7 @@ void AccessLog::write(const AccessRecord& record, const tcp::endpoint& peer,
         }
         auto line = format_combined(record);
         if (mode_ == Mode::journal) {
-            events_->event(spdlog::level::info, "request", peer, local, line);
+            write_to_journal(record, line, peer, local);
             return;
         }
         line += '\n';

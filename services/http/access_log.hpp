@@ -1,5 +1,6 @@
 // One line per request in the combined log format, to a file (O_APPEND, so lines from every
-// shard thread stay whole), to the journal as a "request" event, or nowhere. A file that
+// shard thread stay whole), to the journal as a "request" event (with the request's fields as
+// HTTP_STATUS=, HTTP_METHOD=, ... for journalctl to filter on), or nowhere. A file that
 // logrotate moved away is noticed within a second and reopened under its name: a reload keeps
 // an unchanged service's worker, so reopening cannot wait for one.
 #pragma once
@@ -30,6 +31,7 @@ struct AccessRecord {
     std::uint64_t bytes = 0;  // body bytes sent
     std::string_view referer;
     std::string_view user_agent;
+    std::string_view host;  // the Host header: not in the combined line, but in the journal's
 };
 
 /// `host - - [date] "request" status bytes "referer" "user-agent"`, quotes and control bytes
@@ -49,6 +51,8 @@ private:
     enum class Mode { off, journal, file };
 
     void reopen_if_rotated();
+    void write_to_journal(const AccessRecord& record, const std::string& line,
+                          const tcp::endpoint& peer, const tcp::endpoint& local);
 
     Mode mode_ = Mode::off;
     std::string path_;

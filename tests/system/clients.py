@@ -8,6 +8,8 @@
     clients.py inetd-echo PORT                   one echo round trip
     clients.py journal-fields SERVICE...         every SERVICE has a journal entry of portd.service
                                                  with PORTD_SERVICE=SERVICE and REMOTE_ADDR
+    clients.py journal-request SERVICE PATH      SERVICE's access log in the journal has the GET
+                                                 of PATH with its HTTP_* fields (status 200)
     clients.py http-loop PORT PATH STOPFILE OUT  new connection per GET until STOPFILE exists
                                                  (at most 120 s); writes "ok failed" counts to OUT
 Exit status 0 on success; a message on stderr otherwise.
@@ -113,6 +115,28 @@ def journal_fields(*services):
                  + ", ".join(sorted(missing)))
 
 
+def journal_request(service, path):
+    want = {"PORTD_SERVICE": service, "PORTD_EVENT": "request", "HTTP_METHOD": "GET",
+            "HTTP_TARGET": path, "HTTP_STATUS": "200", "REMOTE_ADDR": "127.0.0.1"}
+    deadline = time.monotonic() + 15
+    seen = []
+    while time.monotonic() < deadline:
+        out = subprocess.run(["journalctl", "-u", "portd", "-o", "json", "--no-pager", "-b",
+                              "PORTD_SERVICE=" + service, "PORTD_EVENT=request"],
+                             capture_output=True, text=True, check=True).stdout
+        seen = []
+        for line in out.splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            seen.append({k: v for k, v in entry.items() if k.startswith("HTTP_")})
+            if all(entry.get(k) == v for k, v in want.items()) and entry.get("HTTP_BYTES"):
+                return
+        time.sleep(0.5)
+    sys.exit(f"no request record for GET {path} with HTTP_* fields; records seen: {seen[-5:]}")
+
+
 def http_loop(port, path, stopfile, out):
     """Counts: ok, refused (the connection itself failed: what socket activation must
     prevent), dropped (connected and sent the request, then closed or reset without an
@@ -155,7 +179,7 @@ def http_loop(port, path, stopfile, out):
 
 COMMANDS = {"free-ports": free_ports, "wait-port": wait_port, "http-get": http_get,
             "ftp-retr": ftp_retr, "inetd-echo": inetd_echo, "journal-fields": journal_fields,
-            "http-loop": http_loop}
+            "journal-request": journal_request, "http-loop": http_loop}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -216,6 +216,8 @@ grep -q '^ *Status: "' <<<"$status" || { echo "$status"; fail "systemctl status 
 ok "systemctl status portd: $(grep -m1 '^ *Status: "' <<<"$status" | sed 's/^ *//')"
 client journal-fields web files || fail "journal fields"
 ok "journalctl -u portd -o json: PORTD_SERVICE=web and =files entries with REMOTE_ADDR=127.0.0.1"
+client journal-request web /hello.bin || fail "journal request fields"
+ok "journalctl PORTD_SERVICE=web PORTD_EVENT=request: GET /hello.bin with HTTP_STATUS=200 and the other HTTP_* fields"
 
 # --- A broken manifest is refused; serving goes on -------------------------------------------
 say "broken manifest"

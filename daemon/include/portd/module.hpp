@@ -28,6 +28,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -38,7 +39,7 @@
 namespace portd {
 
 /// Bumped on every change to this header or to the types it exposes.
-inline constexpr std::uint32_t kAbiVersion = 3;
+inline constexpr std::uint32_t kAbiVersion = 4;
 
 /// One thing wrong with the configuration: where, which key, what.
 struct ConfigProblem {
@@ -101,15 +102,27 @@ struct DescriptorConnection {
     ConnectionLease lease;       // keep until the connection is closed
 };
 
+/// A field of an event's own, for the journal: HTTP_STATUS=404, FTP_USER=anna. `name` is
+/// upper case as journald requires (A-Z, 0-9 and '_', starting with a letter, at most 64
+/// characters); `value` may be any bytes.
+struct EventField {
+    std::string_view name;
+    std::string_view value;
+};
+
 /// What happened, for logs that operators filter on: PORTD_EVENT=... in the journal.
 /// portd adds PORTD_SERVICE, PORTD_MODULE, REMOTE_ADDR, REMOTE_PORT and LOCAL_PORT.
 class EventLog {
 public:
     virtual ~EventLog() = default;
     /// `event` is a short lowercase word: "request", "login", "transfer", "refuse", ...
+    /// `fields` go into the journal record next to portd's own (`journalctl HTTP_STATUS=404`);
+    /// one with an invalid name, or with a name portd sets itself, is left out. Elsewhere the
+    /// message is the whole record.
     virtual void event(spdlog::level::level_enum level, std::string_view event,
                        const tcp::endpoint& peer, const tcp::endpoint& local,
-                       std::string_view message) noexcept = 0;
+                       std::string_view message,
+                       std::span<const EventField> fields = {}) noexcept = 0;
 };
 
 /// What a service is created with.

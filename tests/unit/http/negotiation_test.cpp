@@ -11,6 +11,8 @@
 #include <array>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -165,6 +167,68 @@ TEST(AccessLog, FileIsReopenedAfterRotation) {
     EXPECT_NE(fresh.find("/second"), std::string::npos);
     EXPECT_EQ(fresh.find("/first"), std::string::npos);
     EXPECT_EQ(fresh.back(), '\n');
+}
+
+/// Keeps each event's message and fields.
+class RecordingEvents : public EventLog {
+public:
+    void event(spdlog::level::level_enum, std::string_view event, const tcp::endpoint&,
+               const tcp::endpoint&, std::string_view message,
+               std::span<const EventField> fields) noexcept override {
+        std::map<std::string, std::string> copy;
+        for (const auto& field : fields) {
+            copy.emplace(field.name, field.value);
+        }
+        records.push_back({std::string(event), std::string(message), std::move(copy)});
+    }
+    struct Record {
+        std::string event;
+        std::string message;
+        std::map<std::string, std::string> fields;
+    };
+    std::vector<Record> records;
+};
+
+TEST(AccessLog, JournalRecordsCarryTheRequestAsFields) {
+    auto events = std::make_shared<RecordingEvents>();
+    AccessLog log("journal", events);
+    ASSERT_TRUE(log.enabled());
+    AccessRecord r;
+    r.remote = "192.0.2.7";
+    r.time = 0;
+    r.method = "GET";
+    r.target = "/missing?x=1";
+    r.version_minor = 0;
+    r.status = 404;
+    r.bytes = 153;
+    r.user_agent = "curl/7.88.1";
+    r.host = "www.example.org";
+    log.write(r, {}, {});
+    ASSERT_EQ(events->records.size(), 1u);
+    const auto& record = events->records[0];
+    EXPECT_EQ(record.event, "request");
+    EXPECT_EQ(record.message, format_combined(r));
+    const std::map<std::string, std::string> expected{
+        {"HTTP_STATUS", "404"},
+        {"HTTP_BYTES", "153"},
+        {"HTTP_METHOD", "GET"},
+        {"HTTP_TARGET", "/missing?x=1"},
+        {"HTTP_VERSION", "1.0"},
+        {"HTTP_HOST", "www.example.org"},
+        {"HTTP_USER_AGENT", "curl/7.88.1"},  // no Referer sent: no HTTP_REFERER
+    };
+    EXPECT_EQ(record.fields, expected);
+
+    // A request line that never arrived whole: the status and the size, nothing invented.
+    AccessRecord broken;
+    broken.remote = "192.0.2.7";
+    broken.has_request_line = false;
+    broken.status = 400;
+    log.write(broken, {}, {});
+    ASSERT_EQ(events->records.size(), 2u);
+    const std::map<std::string, std::string> only_status{{"HTTP_STATUS", "400"},
+                                                         {"HTTP_BYTES", "0"}};
+    EXPECT_EQ(events->records[1].fields, only_status);
 }
 
 TEST(AccessLog, OffAndJournalWithoutEventsAreDisabled) {

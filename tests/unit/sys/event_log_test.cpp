@@ -46,6 +46,35 @@ TEST(EventLog, JournalRecordsCarryTheEventFields) {
     EXPECT_THAT(values(r, "PORTD_MODULE"), ElementsAre("http"));
 }
 
+TEST(EventLog, ModuleFieldsJoinTheRecordButCannotStandInForPortdsOwn) {
+    Captured captured;
+    auto sink = std::make_shared<JournaldSink>(JournalFields{}, captured.transport());
+    auto events = make_event_log(std::make_shared<spdlog::logger>("web", sink), "web", "http");
+    const EventField fields[] = {
+        {"HTTP_STATUS", "404"},      {"HTTP_USER_AGENT", "curl\nwith a newline"},
+        {"PORTD_SERVICE", "other"},  // portd's own: left out
+        {"REMOTE_ADDR", "10.9.9.9"}, {"MESSAGE", "forged"},
+        {"lower_case", "x"},  // not a name journald takes
+        {"_TRUSTED", "x"},           {"", "x"},
+    };
+    events->event(spdlog::level::info, "request", endpoint("192.0.2.7", 5),
+                  endpoint("10.0.0.1", 80), "GET /missing 404", fields);
+    events->event(spdlog::level::info, "close", endpoint("192.0.2.7", 5), endpoint("10.0.0.1", 80),
+                  "1 request");
+
+    ASSERT_EQ(captured.records.size(), 2u);
+    const auto& r = captured.records[0];
+    EXPECT_EQ(value(r, "HTTP_STATUS"), "404");
+    EXPECT_EQ(value(r, "HTTP_USER_AGENT"), "curl\nwith a newline");
+    EXPECT_THAT(values(r, "PORTD_SERVICE"), ElementsAre("web"));
+    EXPECT_THAT(values(r, "REMOTE_ADDR"), ElementsAre("192.0.2.7"));
+    EXPECT_THAT(values(r, "MESSAGE"),
+                ElementsAre("request 192.0.2.7:5 -> 10.0.0.1:80: GET /missing 404"));
+    EXPECT_THAT(values(r, "lower_case"), IsEmpty());
+    EXPECT_THAT(values(r, "_TRUSTED"), IsEmpty());
+    EXPECT_THAT(values(captured.records[1], "HTTP_STATUS"), IsEmpty()) << "no leak";
+}
+
 TEST(EventLog, Ipv6AddressesHaveNoBracketsInFieldsButDoInTheMessage) {
     Captured captured;
     auto sink = std::make_shared<JournaldSink>(JournalFields{}, captured.transport());
