@@ -160,9 +160,11 @@ bool Supervisor::start() {
 
 void Supervisor::spawn(Service& service) {
     int ready[2];
-    if (::pipe2(ready, O_CLOEXEC) != 0) {
-        spdlog::error("service {}: cannot start a worker: pipe: {}", service.spec.name,
-                      std::strerror(errno));
+    if (::pipe2(ready, O_CLOEXEC) != 0) {  // out of descriptors: also worth another try
+        const int err = errno;
+        const auto delay = schedule_respawn(service);
+        spdlog::error("service {}: cannot start a worker: pipe: {}; trying again in {} ms",
+                      service.spec.name, std::strerror(err), delay.count());
         return;
     }
     auto w = std::make_shared<Worker>();
@@ -176,10 +178,14 @@ void Supervisor::spawn(Service& service) {
     spdlog::default_logger()->flush();
     const pid_t pid = ::fork();
     if (pid < 0) {
-        spdlog::error("service {}: cannot start a worker: fork: {}", service.spec.name,
-                      std::strerror(errno));
+        // Out of processes or memory (TasksMax, RLIMIT_NPROC) is often brief: try again, as
+        // after a crash, rather than leave the service down until the next reload.
+        const int err = errno;
         ::close(ready[0]);
         ::close(ready[1]);
+        const auto delay = schedule_respawn(service);
+        spdlog::error("service {}: cannot start a worker: fork: {}; trying again in {} ms",
+                      service.spec.name, std::strerror(err), delay.count());
         return;
     }
     if (pid == 0) {
@@ -326,25 +332,31 @@ void Supervisor::worker_exited(pid_t pid, int status) {
         if (ran >= kHealthyRun) {
             service.backoff = std::chrono::milliseconds(1000);
         }
-        const auto delay = service.backoff;
-        service.backoff = std::min(service.backoff * 2, kMaxBackoff);
-        ++service.restarts;
+        const auto delay = schedule_respawn(service);
         spdlog::error("service {}: worker pid {} {}; restarting in {} ms (restart {})", name, pid,
                       describe_exit(status), delay.count(), service.restarts);
         check_reload_settled();
-        // The listening sockets stay open here meanwhile: the kernel queues new connections
-        // and the next worker serves them.
-        service.respawn_timer = std::make_unique<net::steady_timer>(io_, delay);
-        service.respawn_timer->async_wait([this, name = name](boost::system::error_code ec) {
+        return;
+    }
+    // A child that is no worker (the module check child is reaped where it runs).
+}
+
+std::chrono::milliseconds Supervisor::schedule_respawn(Service& service) {
+    const auto delay = service.backoff;
+    service.backoff = std::min(service.backoff * 2, kMaxBackoff);
+    ++service.restarts;
+    // The listening sockets stay open meanwhile: the kernel queues new connections and the
+    // next worker serves them.
+    service.respawn_timer = std::make_unique<net::steady_timer>(io_, delay);
+    service.respawn_timer->async_wait(
+        [this, name = service.spec.name](boost::system::error_code ec) {
             auto it = services_.find(name);
             if (ec || stopping_ || it == services_.end() || it->second.current) {
                 return;
             }
             spawn(it->second);
         });
-        return;
-    }
-    // A child that is no worker (the module check child is reaped where it runs).
+    return delay;
 }
 
 std::vector<std::string> Supervisor::reload() {

@@ -84,7 +84,11 @@ private:
 
     std::vector<std::string> validate(const manifest::Manifest& m);
     static void apply_log_settings(const manifest::Settings& settings);
+    /// Forks a worker for `service`; when that fails, schedule_respawn() tries again.
     void spawn(Service& service);
+    /// spawn() again after the service's backoff (which doubles, up to a minute); counted as a
+    /// restart. Returns the delay.
+    std::chrono::milliseconds schedule_respawn(Service& service);
     void worker_ready(const std::string& name, const std::shared_ptr<Worker>& worker);
     void worker_exited(pid_t pid, int status);
     void retire(Service& service, const std::shared_ptr<Worker>& worker);

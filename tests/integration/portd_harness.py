@@ -140,11 +140,15 @@ class PortdProcess:
 
     `services` is the YAML text under `services:`; or pass `manifest` for the whole file.
     `files` maps relative names to contents, written next to the manifest (for includes).
+    `user` (a passwd entry; the suite must run as root) runs portd as that user.
     """
 
     def __init__(self, services=None, manifest=None, settings="", files=None, args=(),
-                 ready_timeout=20.0, env=None):
+                 ready_timeout=20.0, env=None, user=None):
         self.dir = tempfile.TemporaryDirectory(prefix="portd-test-")
+        self.user = user
+        if user is not None:  # its control socket goes here
+            os.chown(self.dir.name, user.pw_uid, user.pw_gid)
         self.path = os.path.join(self.dir.name, "portd.yaml")
         # Each test's portd has its own control socket, never the system's /run/portd one.
         self.control_socket = os.path.join(self.dir.name, "control.sock")
@@ -173,9 +177,13 @@ class PortdProcess:
         env.pop("JOURNAL_STREAM", None)
         if self.env:
             env.update(self.env)
+        as_user = {}
+        if self.user is not None:
+            as_user = dict(user=self.user.pw_uid, group=self.user.pw_gid, extra_groups=[])
         self.proc = subprocess.Popen(
             [PORTD_BIN, "--foreground", "-c", self.path] + self.args,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            **as_user)
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
         deadline = time.monotonic() + self.ready_timeout

@@ -17,6 +17,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -398,6 +399,44 @@ class Respawn(unittest.TestCase):
             self.assertEqual(portd.worker_pids().get("daytime"), [pids["daytime"]])
             with connect(daytime) as s:
                 self.assertTrue(recv_all(s).endswith(b"\r\n"))
+
+
+    @unittest.skipUnless(os.geteuid() == 0, "runs portd as another user, whose process limit "
+                         "the test may then lower and raise again")
+    def test_worker_that_cannot_be_forked_is_tried_again(self):
+        # The supervisor runs as a user out of processes (RLIMIT_NPROC; TasksMax does the same
+        # to a systemd unit): fork fails. It must try again with the backoff, not leave the
+        # service down until the next reload.
+        try:
+            nobody = pwd.getpwnam("nobody")
+        except KeyError:
+            self.skipTest("no user 'nobody' on this system")
+        (port,) = free_ports(1)
+
+        def limit_processes(pid, soft):
+            """Sets the soft RLIMIT_NPROC of `pid`; returns the old one. By a process of portd's
+            own user: root here may lack CAP_SYS_RESOURCE, which another user's limits take.
+            The hard limit stays, so the soft one can go back."""
+            as_nobody = dict(user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[],
+                             check=True, capture_output=True, text=True)
+            old = subprocess.run(["prlimit", "--pid", str(pid), "--nproc", "--raw",
+                                  "--noheadings", "--output=SOFT"], **as_nobody).stdout.strip()
+            subprocess.run(["prlimit", "--pid", str(pid), "--nproc=%s:" % soft], **as_nobody)
+            return old
+
+        with PortdProcess(inetd("echo", port, "service: echo"), user=nobody) as portd:
+            pids = single_workers(portd, ["echo"])
+            old_limit = limit_processes(portd.proc.pid, 1)
+            mark = portd.log_mark()
+            os.kill(pids["echo"], signal.SIGKILL)
+            self.assertTrue(portd.wait_for_log("service echo: cannot start a worker: fork", 10,
+                                               since=mark), portd.stderr(mark))
+            self.assertRegex(portd.stderr(mark), r"fork: .*; trying again in 2000 ms")
+            limit_processes(portd.proc.pid, old_limit)
+            fresh = new_worker(portd, "echo", [pids["echo"]])
+            self.assertNotEqual(fresh, portd.proc.pid)
+            payload, got = echo_once(port)
+            self.assertEqual(got, payload)
 
 
 class Reload(unittest.TestCase):
