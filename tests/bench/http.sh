@@ -213,6 +213,8 @@ measure() {  # port case → "rps p99"
     fi
 }
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
 mean() {  # "rps p99"... → the mean of each column
     printf '%s\n' "$@" | awk '{ r += $1; p += $2; n++ } END { printf "%.2f %.2f", r / n, p / n }'
 }
@@ -284,6 +286,7 @@ for logmode in $LOGMODES; do
         [[ -z "$ONLY" || "$ONLY" == "$name" ]] || continue
         pruns=()
         nruns=()
+        ratios=()
         for ((pair = 0; pair < PAIRS; pair++)); do
             if ((pair % 2 == 0)); then
                 pruns+=("$(measure "$PORTD_PORT" "$case")")
@@ -292,10 +295,15 @@ for logmode in $LOGMODES; do
                 nruns+=("$(measure "$NGINX_PORT" "$case")")
                 pruns+=("$(measure "$PORTD_PORT" "$case")")
             fi
+            ratios+=("$(ratio "${pruns[-1]%% *}" "${nruns[-1]%% *}")")
         done
         RESULT[portd/$logmode/$name]=$(mean "${pruns[@]}")
         RESULT[nginx/$logmode/$name]=$(mean "${nruns[@]}")
-        echo "log=$logmode $name: portd ${RESULT[portd/$logmode/$name]}, nginx ${RESULT[nginx/$logmode/$name]}" >&2
+        # How far one pair's ratio strays: a mean ratio near 1.0 inside a wide range is noise.
+        RESULT[range/$logmode/$name]=$(printf '%s\n' "${ratios[@]}" | sort -n |
+            awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s to %s", lo, hi }')
+        echo "log=$logmode $name: portd ${RESULT[portd/$logmode/$name]}, nginx ${RESULT[nginx/$logmode/$name]}," \
+             "ratio per pair ${RESULT[range/$logmode/$name]}" >&2
     done
     stop_pid "$PORTD_PID"
     stop_pid "$NGINX_PID"
@@ -303,8 +311,6 @@ for logmode in $LOGMODES; do
 done
 
 [[ -z "$ONLY" ]] || exit 0
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 {
     echo "<!-- http:begin -->"
@@ -316,18 +322,19 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
          "(TCP_DEFER_ACCEPT, as portd's HTTP listeners); portd threads $CORES."
     echo
     echo "Each figure is the mean of $PAIRS ${DURATION} runs, the two servers taking turns to go first" \
-         "(portd, nginx, nginx, portd, ...)."
+         "(portd, nginx, nginx, portd, ...); \"ratio per pair\" is the lowest and highest of the" \
+         "$PAIRS req/s ratios of one portd run to the nginx run beside it."
     echo "Load average before: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg) (with other work" \
          "on the machine, figures drift by tens of percent between runs)."
     echo
-    echo "| run | log | portd req/s | nginx req/s | req/s ratio | portd p99 ms | nginx p99 ms | p99 ratio |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|"
+    echo "| run | log | portd req/s | nginx req/s | req/s ratio | ratio per pair | portd p99 ms | nginx p99 ms | p99 ratio |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
     for logmode in off on; do
         for case in "${CASES[@]}"; do
             name=${case%%:*}
             read -r prps pp99 <<<"${RESULT[portd/$logmode/$name]}"
             read -r nrps np99 <<<"${RESULT[nginx/$logmode/$name]}"
-            echo "| $name | $logmode | $prps | $nrps | $(ratio "$prps" "$nrps") | $pp99 | $np99 | $(ratio "$pp99" "$np99") |"
+            echo "| $name | $logmode | $prps | $nrps | $(ratio "$prps" "$nrps") | ${RESULT[range/$logmode/$name]} | $pp99 | $np99 | $(ratio "$pp99" "$np99") |"
         done
     done
     echo
