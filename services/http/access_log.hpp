@@ -31,7 +31,7 @@ struct AccessRecord {
     std::uint64_t bytes = 0;  // body bytes sent
     std::string_view referer;
     std::string_view user_agent;
-    std::string_view host;  // the Host header: not in the combined line, but in the journal's
+    std::string_view host;  // the Host header: only for the journal (see AccessLog::to_journal)
 };
 
 /// `host - - [date] "request" status bytes "referer" "user-agent"`, quotes and control bytes
@@ -44,6 +44,8 @@ public:
     AccessLog(const std::string& destination, std::shared_ptr<EventLog> events);
 
     bool enabled() const { return mode_ != Mode::off; }
+    /// Records go to the journal, with fields beyond the combined line's (AccessRecord::host).
+    bool to_journal() const { return mode_ == Mode::journal; }
     void write(const AccessRecord& record, const tcp::endpoint& peer,
                const tcp::endpoint& local) noexcept;
 

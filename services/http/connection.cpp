@@ -571,7 +571,9 @@ void HttpConnection::log(const Request* request, int status, std::uint64_t bytes
         record.version_minor = request->version_minor;
         record.referer = request->header("referer").value_or("");
         record.user_agent = request->header("user-agent").value_or("");
-        record.host = request->header("host").value_or("");
+        if (state_->access_log.to_journal()) {  // the combined line has no Host: no lookup
+            record.host = request->header("host").value_or("");
+        }
     }
     state_->access_log.write(record, peer_, local_);
 }

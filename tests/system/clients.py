@@ -94,47 +94,57 @@ def inetd_echo(port):
         sys.exit(f"echo on port {port} answered {got!r}")
 
 
+def journal_entries(*matches):
+    """portd.service's journal entries of this boot (journalctl MATCHES), parsed."""
+    out = subprocess.run(["journalctl", "-u", "portd", "-o", "json", "--no-pager", "-b",
+                          *matches], capture_output=True, text=True, check=True).stdout
+    entries = []
+    for line in out.splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return entries
+
+
+def poll_journal(found, *matches):
+    """Calls found(entries) until it is true (at most 15 s); journald may lag a little."""
+    deadline = time.monotonic() + 15
+    while True:
+        if found(journal_entries(*matches)):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+
+
 def journal_fields(*services):
     missing = set(services)
-    deadline = time.monotonic() + 15
-    while missing and time.monotonic() < deadline:
-        out = subprocess.run(["journalctl", "-u", "portd", "-o", "json", "--no-pager", "-b"],
-                             capture_output=True, text=True, check=True).stdout
-        for line in out.splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            service = entry.get("PORTD_SERVICE")
-            if service in missing and entry.get("REMOTE_ADDR") == "127.0.0.1":
-                missing.discard(service)
-        if missing:
-            time.sleep(0.5)
-    if missing:
+
+    def found(entries):
+        for entry in entries:
+            if entry.get("REMOTE_ADDR") == "127.0.0.1":
+                missing.discard(entry.get("PORTD_SERVICE"))
+        return not missing
+
+    if not poll_journal(found):
         sys.exit("no journal entry with PORTD_SERVICE and REMOTE_ADDR=127.0.0.1 for: "
                  + ", ".join(sorted(missing)))
 
 
 def journal_request(service, path):
-    want = {"PORTD_SERVICE": service, "PORTD_EVENT": "request", "HTTP_METHOD": "GET",
-            "HTTP_TARGET": path, "HTTP_STATUS": "200", "REMOTE_ADDR": "127.0.0.1"}
-    deadline = time.monotonic() + 15
+    want = {"HTTP_METHOD": "GET", "HTTP_TARGET": path, "HTTP_STATUS": "200",
+            "REMOTE_ADDR": "127.0.0.1"}
     seen = []
-    while time.monotonic() < deadline:
-        out = subprocess.run(["journalctl", "-u", "portd", "-o", "json", "--no-pager", "-b",
-                              "PORTD_SERVICE=" + service, "PORTD_EVENT=request"],
-                             capture_output=True, text=True, check=True).stdout
-        seen = []
-        for line in out.splitlines():
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            seen.append({k: v for k, v in entry.items() if k.startswith("HTTP_")})
-            if all(entry.get(k) == v for k, v in want.items()) and entry.get("HTTP_BYTES"):
-                return
-        time.sleep(0.5)
-    sys.exit(f"no request record for GET {path} with HTTP_* fields; records seen: {seen[-5:]}")
+
+    def found(entries):
+        seen[:] = [{k: v for k, v in e.items() if k.startswith("HTTP_")} for e in entries]
+        return any(all(e.get(k) == v for k, v in want.items()) and e.get("HTTP_BYTES")
+                   for e in entries)
+
+    if not poll_journal(found, "PORTD_SERVICE=" + service, "PORTD_EVENT=request"):
+        sys.exit(f"no request record for GET {path} with HTTP_* fields; records seen: "
+                 f"{seen[-5:]}")
 
 
 def http_loop(port, path, stopfile, out):

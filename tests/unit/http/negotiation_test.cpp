@@ -151,6 +151,7 @@ TEST(AccessLog, FileIsReopenedAfterRotation) {
     const auto path = dir.path() / "access.log";
     AccessLog log(path.string(), nullptr);
     ASSERT_TRUE(log.enabled());
+    EXPECT_FALSE(log.to_journal()) << "no Host lookup for a file";
     AccessRecord r;
     r.remote = "10.0.0.1";
     r.method = "GET";
@@ -193,6 +194,7 @@ TEST(AccessLog, JournalRecordsCarryTheRequestAsFields) {
     auto events = std::make_shared<RecordingEvents>();
     AccessLog log("journal", events);
     ASSERT_TRUE(log.enabled());
+    EXPECT_TRUE(log.to_journal());
     AccessRecord r;
     r.remote = "192.0.2.7";
     r.time = 0;
