@@ -18,8 +18,8 @@ int run_check(const Options& options, std::ostream& out, std::ostream& err) {
             if (service.module.empty()) {
                 continue;
             }
-            auto found =
-                worker::check_service_module(service, loaded.manifest.settings.modules_dir);
+            auto found = worker::check_service_module(service, loaded.manifest.settings.modules_dir)
+                             .problems;
             errors.insert(errors.end(), found.begin(), found.end());
         }
     }

@@ -5,11 +5,20 @@
 
 #include "manifest/manifest.hpp"
 
+#include <filesystem>
+#include <map>
+#include <string>
 #include <vector>
 
 namespace portd::supervisor {
 
-/// Every problem the modules find with their options (or loading), in manifest form.
-std::vector<manifest::Diagnostic> check_modules_in_child(const manifest::Manifest& manifest);
+struct ModulesCheck {
+    /// Every problem the modules find with their options (or loading), in manifest form.
+    std::vector<manifest::Diagnostic> problems;
+    /// Per service, the files its configuration is read from besides the manifest.
+    std::map<std::string, std::vector<std::filesystem::path>> config_files;
+};
+
+ModulesCheck check_modules_in_child(const manifest::Manifest& manifest);
 
 }  // namespace portd::supervisor

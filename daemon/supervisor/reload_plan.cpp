@@ -91,4 +91,26 @@ ReloadPlan plan_reload(const manifest::Manifest& before, const manifest::Manifes
     return plan;
 }
 
+std::vector<std::pair<std::string, std::filesystem::path>> replace_where_config_files_changed(
+    ReloadPlan& plan, const ServiceConfigFiles& before, const ServiceConfigFiles& after) {
+    static const ConfigFileStates kNone;
+    const auto states = [](const ServiceConfigFiles& all,
+                           const std::string& name) -> const ConfigFileStates& {
+        auto it = all.find(name);
+        return it == all.end() ? kNone : it->second;
+    };
+    std::vector<std::pair<std::string, std::filesystem::path>> moved;
+    std::vector<std::string> kept;
+    for (auto& name : plan.keep) {
+        if (auto file = first_changed_file(states(before, name), states(after, name))) {
+            moved.emplace_back(name, *file);
+            plan.replace.push_back(std::move(name));
+        } else {
+            kept.push_back(std::move(name));
+        }
+    }
+    plan.keep = std::move(kept);
+    return moved;
+}
+
 }  // namespace portd::supervisor

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "manifest/manifest.hpp"
+#include "supervisor/config_file_state.hpp"
 
 #include <string>
 #include <vector>
@@ -23,6 +24,12 @@ bool same_service(const manifest::ServiceSpec& before, const manifest::ServiceSp
                   const manifest::Settings& settings_after);
 
 ReloadPlan plan_reload(const manifest::Manifest& before, const manifest::Manifest& after);
+
+/// Moves to `replace` every service the plan keeps whose configuration files changed between
+/// `before` (when its worker started) and `after` (now). Returns each moved service with the
+/// file that changed, for the log.
+std::vector<std::pair<std::string, std::filesystem::path>> replace_where_config_files_changed(
+    ReloadPlan& plan, const ServiceConfigFiles& before, const ServiceConfigFiles& after);
 
 /// The key a listener is shared by across reloads: "127.0.0.1:80", "[::]:80", "systemd:web".
 std::string listener_key(const manifest::ListenSpec& spec);

@@ -75,10 +75,16 @@ Supervisor::~Supervisor() {
     }
 }
 
-std::vector<std::string> Supervisor::validate(const manifest::Manifest& m) {
+std::vector<std::string> Supervisor::validate(const manifest::Manifest& m,
+                                              ServiceConfigFiles& config_files) {
     std::vector<std::string> errors;
-    for (const auto& d : check_modules_in_child(m)) {
+    auto check = check_modules_in_child(m);
+    for (const auto& d : check.problems) {
         errors.push_back(manifest::to_string(d));
+    }
+    config_files.clear();
+    for (const auto& [service, files] : check.config_files) {
+        config_files[service] = config_file_states(files);
     }
     if (::geteuid() == 0) {
         for (const auto& service : m.services) {
@@ -117,8 +123,9 @@ bool Supervisor::start() {
     for (const auto& e : loaded.errors) {
         errors.push_back(manifest::to_string(e));
     }
+    ServiceConfigFiles config_files;
     if (errors.empty()) {
-        errors = validate(loaded.manifest);
+        errors = validate(loaded.manifest, config_files);
     }
     if (!errors.empty()) {
         for (const auto& e : errors) {
@@ -129,6 +136,7 @@ bool Supervisor::start() {
         return false;
     }
     manifest_ = std::move(loaded.manifest);
+    config_files_ = std::move(config_files);
 
     // Every listener is open before any worker starts, so a port conflict stops everything
     // instead of leaving half the services up.
@@ -369,8 +377,9 @@ std::vector<std::string> Supervisor::reload() {
     for (const auto& e : loaded.errors) {
         errors.push_back(manifest::to_string(e));
     }
+    ServiceConfigFiles config_files;
     if (errors.empty()) {
-        errors = validate(loaded.manifest);
+        errors = validate(loaded.manifest, config_files);
     }
     // New listeners are bound before anything changes, so a taken port fails the whole reload.
     std::map<std::string, int> opened;
@@ -409,8 +418,13 @@ std::vector<std::string> Supervisor::reload() {
         spdlog::warn("{}", manifest::to_string(w));
     }
 
-    const auto plan = plan_reload(manifest_, loaded.manifest);
+    auto plan = plan_reload(manifest_, loaded.manifest);
+    for (const auto& [name, file] :
+         replace_where_config_files_changed(plan, config_files_, config_files)) {
+        spdlog::info("service {}: {} has changed", name, file.string());
+    }
     manifest_ = std::move(loaded.manifest);
+    config_files_ = std::move(config_files);
     apply_log_settings(manifest_.settings);
     for (auto& [key, fd] : opened) {
         listeners_[key] = fd;

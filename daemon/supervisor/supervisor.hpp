@@ -7,6 +7,7 @@
 
 #include "cli/options.hpp"
 #include "manifest/manifest.hpp"
+#include "supervisor/config_file_state.hpp"
 #include "worker/service_counters.hpp"
 
 #include <chrono>
@@ -82,7 +83,10 @@ private:
     /// Sends `signal` to every worker of every service.
     void signal_all(int signal, bool warn_each = false);
 
-    std::vector<std::string> validate(const manifest::Manifest& m);
+    /// Lets every module check its options (in a child) and checks the users; fills
+    /// `config_files` with the state of the files each service's configuration is read from.
+    std::vector<std::string> validate(const manifest::Manifest& m,
+                                      ServiceConfigFiles& config_files);
     static void apply_log_settings(const manifest::Settings& settings);
     /// Forks a worker for `service`; when that fails, schedule_respawn() tries again.
     void spawn(Service& service);
@@ -102,6 +106,9 @@ private:
     manifest::Manifest manifest_;
     std::map<std::string, int> listeners_;  // listener_key → fd, held across worker restarts
     std::map<std::string, Service> services_;
+    // The files each service's configuration was read from, as they were when the manifest in
+    // force was checked: a reload replaces the workers whose files differ from these.
+    ServiceConfigFiles config_files_;
     bool started_ = false;
     bool initial_ready_ = false;
     bool reload_pending_ = false;

@@ -38,8 +38,8 @@ std::vector<manifest::Diagnostic> to_diagnostics(const manifest::ServiceSpec& se
     return out;
 }
 
-std::vector<manifest::Diagnostic> check_service_module(const manifest::ServiceSpec& service,
-                                                       const std::filesystem::path& modules_dir) {
+ServiceCheck check_service_module(const manifest::ServiceSpec& service,
+                                  const std::filesystem::path& modules_dir) {
     const auto module_key = "services." + service.name + ".module";
     try {
         const auto& info = load_module(module_path(modules_dir, service.module), service.module);
@@ -56,15 +56,20 @@ std::vector<manifest::Diagnostic> check_service_module(const manifest::ServiceSp
         context.threads = service.threads;
         context.check_only = true;
         auto checked = info.create(std::move(context));
-        (void)checked;
-        return {};
+        ServiceCheck result;
+        if (checked) {
+            result.config_files = checked->config_files();
+        }
+        return result;
     } catch (const ModuleLoadError& e) {
-        return {{service.where, module_key, e.what()}};
+        return {{{service.where, module_key, e.what()}}, {}};
     } catch (const ConfigError& e) {
-        return to_diagnostics(service, e.problems());
+        return {to_diagnostics(service, e.problems()), {}};
     } catch (const std::exception& e) {
-        return {{service.where, module_key,
-                 "module '" + service.module + "' failed while checking its options: " + e.what()}};
+        return {
+            {{service.where, module_key,
+              "module '" + service.module + "' failed while checking its options: " + e.what()}},
+            {}};
     }
 }
 

@@ -73,6 +73,22 @@ HttpConfig read_config(const ServiceContext& context) {
             }
         }
     }
+    // The system's table, as nginx's `include mime.types`: a file named here must be there;
+    // the default one may be missing (a minimal system), and `off` reads none.
+    const bool named_types_file = static_cast<bool>(opts.node("mime_types_file"));
+    const auto types_file = opts.string("mime_types_file", config.mime_types_file.string());
+    if (types_file == "off") {
+        config.mime_types_file.clear();
+    } else {
+        std::filesystem::path p(types_file);
+        config.mime_types_file = p.is_absolute() ? p : (context.base_dir / p).lexically_normal();
+        std::error_code ec;
+        if (named_types_file && !std::filesystem::is_regular_file(config.mime_types_file, ec)) {
+            opts.problem_at("mime_types_file", "'" + config.mime_types_file.string() +
+                                                   "' is not a file; name one in the format of "
+                                                   "/etc/mime.types, or say off");
+        }
+    }
     if (auto hosts = opts.node("vhosts")) {
         if (!hosts.IsMap()) {
             opts.problem(hosts, "vhosts", "must be a mapping of host name: root directory");

@@ -22,7 +22,7 @@ struct HttpConfig {
     bool dotfiles = false;
     bool precompressed = false;
     std::vector<std::pair<std::string, std::string>> mime_types;  // extension → type
-    std::filesystem::path system_mime_types = "/etc/mime.types";
+    std::filesystem::path mime_types_file = "/etc/mime.types";    // empty: the built-in table only
     std::chrono::milliseconds header_timeout{10'000};
     std::chrono::milliseconds keepalive_timeout{75'000};
     std::chrono::milliseconds send_timeout{60'000};

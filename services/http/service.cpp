@@ -101,13 +101,17 @@ void HttpService::stop() noexcept {
 
 std::unique_ptr<Service> create_service(ServiceContext context) {
     auto config = read_config(context);
+    std::vector<std::filesystem::path> config_files;
+    if (!config.mime_types_file.empty()) {
+        config_files.push_back(config.mime_types_file);
+    }
     if (context.check_only) {
-        return std::make_unique<HttpService>(nullptr);
+        return std::make_unique<HttpService>(nullptr, std::move(config_files));
     }
     MimeTypes mime;
     std::error_code ec;
-    if (std::filesystem::exists(config.system_mime_types, ec)) {
-        mime.load_system_file(config.system_mime_types);
+    if (!config.mime_types_file.empty() && std::filesystem::exists(config.mime_types_file, ec)) {
+        mime.load_system_file(config.mime_types_file);
     }
     for (const auto& [ext, type] : config.mime_types) {
         mime.set(ext, type);
@@ -115,7 +119,7 @@ std::unique_ptr<Service> create_service(ServiceContext context) {
     try {
         auto state = std::make_shared<ServiceState>(std::move(config), std::move(mime), context.log,
                                                     context.events);
-        return std::make_unique<HttpService>(std::move(state));
+        return std::make_unique<HttpService>(std::move(state), std::move(config_files));
     } catch (const std::system_error& e) {
         // The root vanished or is unreadable for this service's user since validation.
         throw ConfigError(context.options, "root", e.what());

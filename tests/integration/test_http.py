@@ -806,6 +806,71 @@ class HttpCheckTest(unittest.TestCase):
             self.assertEqual(rc, 0, err)
 
 
+class HttpMimeTypesFileTest(unittest.TestCase):
+    """A reload applies a changed MIME table file, as it applies changed options."""
+
+    def get_type(self, port):
+        (status, headers, body), = raw_exchange(
+            port, b"GET /page.portdx HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        self.assertEqual((status, body), (200, b"x"))
+        return headers.get("content-type")
+
+    def reload(self, portd):
+        mark = portd.log_mark()
+        portd.signal(signal.SIGHUP)
+        self.assertTrue(portd.wait_for_log("reload", since=mark) and
+                        (portd.wait_for_log("reloaded:", 5, since=mark) or
+                         portd.wait_for_log("reload refused", 5, since=mark)),
+                        portd.stderr(mark))
+        return portd.stderr(mark)
+
+    def test_reload_replaces_the_worker_only_when_the_table_changed(self):
+        with tempfile.TemporaryDirectory(prefix="portd-http-") as root, \
+                tempfile.TemporaryDirectory(prefix="portd-mime-") as conf:
+            with open(os.path.join(root, "page.portdx"), "wb") as f:
+                f.write(b"x")
+            table = os.path.join(conf, "mime.types")
+            with open(table, "w") as f:
+                f.write("# portd test\napplication/x-portd-first  portdx\n")
+            (port,) = free_ports(1)
+            services = """
+                web:
+                  module: http
+                  listen: ["127.0.0.1:{port}"]
+                  threads: 1
+                  options: {{ root: {root}, access_log: "off", mime_types_file: {table} }}
+            """.format(port=port, root=root, table=table)
+            with PortdProcess(services=services) as portd:
+                self.assertEqual(self.get_type(port), "application/x-portd-first")
+                worker = portd.worker_pids()["web"]
+
+                # Nothing changed: the worker stays.
+                log = self.reload(portd)
+                self.assertIn("1 kept, 0 replaced", log)
+                self.assertEqual(portd.worker_pids()["web"], worker)
+
+                # Rewritten in place, same length: a new worker reads the new table.
+                with open(table, "w") as f:
+                    f.write("# portd test\napplication/x-portd-other  portdx\n")
+                log = self.reload(portd)
+                self.assertIn("service web: {} has changed".format(table), log)
+                self.assertIn("0 kept, 1 replaced", log)
+                deadline = time.monotonic() + 10
+                while (self.get_type(port) != "application/x-portd-other" and
+                       time.monotonic() < deadline):
+                    time.sleep(0.05)
+                self.assertEqual(self.get_type(port), "application/x-portd-other")
+                self.assertNotIn(worker[0], portd.worker_pids().get("web", []))
+
+                # A table named in the manifest that has gone: the reload is refused, and the
+                # running worker keeps the table it read.
+                os.unlink(table)
+                log = self.reload(portd)
+                self.assertIn("reload refused", log)
+                self.assertIn("mime_types_file", log)
+                self.assertEqual(self.get_type(port), "application/x-portd-other")
+
+
 def tracer_of(pid):
     """The TracerPid of `pid` (0: not traced)."""
     with open("/proc/%d/status" % pid) as f:

@@ -39,7 +39,7 @@
 namespace portd {
 
 /// Bumped on every change to this header or to the types it exposes.
-inline constexpr std::uint32_t kAbiVersion = 4;
+inline constexpr std::uint32_t kAbiVersion = 5;
 
 /// One thing wrong with the configuration: where, which key, what.
 struct ConfigProblem {
@@ -158,6 +158,13 @@ public:
     /// a second has passed, when it is handed over anyway. Asked once, when the service has
     /// been created.
     virtual bool client_speaks_first() const noexcept { return false; }
+
+    /// Files besides the manifest that the service's configuration is read from (a MIME table,
+    /// later a certificate), absolute. portd asks the service created with check_only before
+    /// every start and reload, and looks at each file's identity, size and times: when one of
+    /// them changed (or appeared, or went) since the service's worker started, a reload gives
+    /// the service a new worker, as a change to its options would. A file need not exist.
+    virtual std::vector<std::filesystem::path> config_files() const { return {}; }
 
     /// Own this connection from now on (only when takes_descriptors()). The default closes it.
     virtual void accept_descriptor(DescriptorConnection connection) noexcept {

@@ -44,12 +44,14 @@ TEST(HttpConfig, DefaultsAndRelativeRoot) {
     EXPECT_EQ(c.limits.max_body, 1024u * 1024u);
     EXPECT_EQ(c.max_requests, 1000u);
     EXPECT_EQ(c.access_log, "journal");
+    EXPECT_EQ(c.mime_types_file, "/etc/mime.types");
 }
 
 TEST(HttpConfig, EveryOption) {
     testing::TempDir dir;
     std::filesystem::create_directories(dir.path() / "www");
     std::filesystem::create_directories(dir.path() / "b");
+    dir.write("conf/mime.types", "text/x-foo foo\n");
     const auto c = read_config(context_for(R"(
 root: www
 index: [index.htm, default.html]
@@ -69,6 +71,7 @@ max_requests: 5
 max_ranges: 3
 access_log: logs/access.log
 server: web
+mime_types_file: conf/mime.types
 )",
                                            dir.path()));
     EXPECT_EQ(c.index.size(), 2u);
@@ -85,6 +88,13 @@ server: web
     EXPECT_EQ(c.max_ranges, 3u);
     EXPECT_EQ(c.access_log, (dir.path() / "logs/access.log").string());
     EXPECT_EQ(c.server, "web");
+    EXPECT_EQ(c.mime_types_file, dir.path() / "conf/mime.types");
+}
+
+TEST(HttpConfig, MimeTypesFileOffReadsNone) {
+    testing::TempDir dir;
+    EXPECT_TRUE(read_config(context_for("{root: ., mime_types_file: off}", dir.path()))
+                    .mime_types_file.empty());
 }
 
 TEST(HttpConfig, Problems) {
@@ -103,6 +113,11 @@ TEST(HttpConfig, Problems) {
               std::string::npos);
     EXPECT_NE(problems("root: .\nmime_types: { x: plain }", dir.path()).find("media type"),
               std::string::npos);
+    // A table named in the manifest must be there; only the default may be missing.
+    EXPECT_NE(
+        problems("root: .\nmime_types_file: nope.types", dir.path())
+            .find("mime_types_file: '" + (dir.path() / "nope.types").string() + "' is not a file"),
+        std::string::npos);
     // Every problem at once.
     const auto all = problems("root: nope\nmax_requests: 0\nbogus: 1", dir.path());
     EXPECT_NE(all.find("does not exist"), std::string::npos);

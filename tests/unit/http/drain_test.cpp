@@ -173,7 +173,7 @@ protected:
         config.keepalive_timeout = 60s;
         auto log = std::make_shared<spdlog::logger>("http-drain-test");  // no sinks: silent
         state_ = std::make_shared<ServiceState>(std::move(config), MimeTypes(), log, nullptr);
-        service_ = std::make_unique<HttpService>(state_);
+        service_ = std::make_unique<HttpService>(state_, std::vector<std::filesystem::path>{});
         acceptor_.open(tcp::v4());
         acceptor_.bind(tcp::endpoint(net::ip::address_v4::loopback(), 0));
         acceptor_.listen();

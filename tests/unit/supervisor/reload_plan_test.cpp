@@ -88,6 +88,47 @@ TEST(ReloadPlan, NewAndRemovedServicesStartAndStop) {
     EXPECT_THAT(plan.keep, IsEmpty());
 }
 
+TEST(ReloadPlan, AChangedConfigFileReplacesOnlyTheServiceReadingIt) {
+    auto plan = plan_reload(parse(kEcho + kDaytime), parse(kEcho + kDaytime));
+    const ServiceConfigFiles before{{"echo", {{"/etc/mime.types", "1:2 10 bytes"}}}};
+    const ServiceConfigFiles after{{"echo", {{"/etc/mime.types", "1:3 12 bytes"}}}};
+    const auto moved = replace_where_config_files_changed(plan, before, after);
+    ASSERT_EQ(moved.size(), 1u);
+    EXPECT_EQ(moved[0].first, "echo");
+    EXPECT_EQ(moved[0].second, "/etc/mime.types");
+    EXPECT_THAT(plan.keep, ElementsAre("daytime"));
+    EXPECT_THAT(plan.replace, ElementsAre("echo"));
+}
+
+TEST(ReloadPlan, UnchangedConfigFilesKeepTheWorker) {
+    auto plan = plan_reload(parse(kEcho), parse(kEcho));
+    const ServiceConfigFiles files{{"echo", {{"/etc/mime.types", "1:2 10 bytes"}}}};
+    EXPECT_THAT(replace_where_config_files_changed(plan, files, files), IsEmpty());
+    EXPECT_THAT(plan.keep, ElementsAre("echo"));
+    EXPECT_THAT(plan.replace, IsEmpty());
+}
+
+TEST(ReloadPlan, AConfigFileNamedOrDroppedSinceTheStartReplacesTheWorker) {
+    const ServiceConfigFiles none;
+    const ServiceConfigFiles one{{"echo", {{"/etc/echo.table", "absent"}}}};
+    auto plan = plan_reload(parse(kEcho), parse(kEcho));
+    EXPECT_EQ(replace_where_config_files_changed(plan, none, one).size(), 1u);
+    plan = plan_reload(parse(kEcho), parse(kEcho));
+    EXPECT_EQ(replace_where_config_files_changed(plan, one, none).size(), 1u);
+    EXPECT_THAT(plan.replace, ElementsAre("echo"));
+}
+
+TEST(ReloadPlan, ServicesReplacedAnywayAreNotListedTwice) {
+    const std::string changed =
+        "  echo:\n    module: inetd\n    listen: [\"127.0.0.1:7007\"]\n"
+        "    options: { service: discard }\n";
+    auto plan = plan_reload(parse(kEcho), parse(changed));
+    const ServiceConfigFiles before{{"echo", {{"/etc/a", "absent"}}}};
+    const ServiceConfigFiles after{{"echo", {{"/etc/a", "1:2 3 bytes"}}}};
+    EXPECT_THAT(replace_where_config_files_changed(plan, before, after), IsEmpty());
+    EXPECT_THAT(plan.replace, ElementsAre("echo"));
+}
+
 TEST(ListenerKey, NamesAddressesAndSystemdSockets) {
     const auto m = parse(
         "  web:\n    module: http\n    listen: [\"0.0.0.0:80\", \"[::]:80\", \"systemd:web\"]\n");

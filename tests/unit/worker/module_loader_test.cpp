@@ -21,6 +21,7 @@
 namespace portd::worker {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 const std::filesystem::path kDir = PORTD_FIXTURE_MODULES_DIR;
@@ -94,7 +95,8 @@ manifest::ServiceSpec spec_for(const std::string& module, const std::string& opt
 }
 
 TEST(ModuleCheck, ConfigErrorsBecomeDiagnosticsWithPositionAndKeyPath) {
-    auto diagnostics = check_service_module(spec_for("create_throws", "{greting: hi}"), kDir);
+    auto diagnostics =
+        check_service_module(spec_for("create_throws", "{greting: hi}"), kDir).problems;
     ASSERT_EQ(diagnostics.size(), 2u);
     EXPECT_EQ(diagnostics[0].key, "services.svc.options.greeting");
     EXPECT_THAT(diagnostics[0].message, HasSubstr("is required"));
@@ -105,11 +107,21 @@ TEST(ModuleCheck, ConfigErrorsBecomeDiagnosticsWithPositionAndKeyPath) {
 }
 
 TEST(ModuleCheck, ValidOptionsGiveNoDiagnostics) {
-    EXPECT_TRUE(check_service_module(spec_for("create_throws", "{greeting: hi}"), kDir).empty());
+    EXPECT_TRUE(
+        check_service_module(spec_for("create_throws", "{greeting: hi}"), kDir).problems.empty());
+}
+
+TEST(ModuleCheck, ReportsTheFilesTheServiceIsConfiguredFrom) {
+    auto check = check_service_module(
+        spec_for("create_throws", "{greeting: hi, config_file: /etc/fixture.table}"), kDir);
+    EXPECT_TRUE(check.problems.empty());
+    EXPECT_THAT(check.config_files, ElementsAre(std::filesystem::path("/etc/fixture.table")));
+    EXPECT_TRUE(check_service_module(spec_for("create_throws", "{greeting: hi}"), kDir)
+                    .config_files.empty());
 }
 
 TEST(ModuleCheck, LoadErrorsNameTheModuleKey) {
-    auto diagnostics = check_service_module(spec_for("wrong_abi", "{}"), kDir);
+    auto diagnostics = check_service_module(spec_for("wrong_abi", "{}"), kDir).problems;
     ASSERT_EQ(diagnostics.size(), 1u);
     EXPECT_EQ(diagnostics[0].key, "services.svc.module");
     EXPECT_THAT(diagnostics[0].message, HasSubstr("ABI version"));
