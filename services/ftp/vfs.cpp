@@ -1,5 +1,7 @@
 #include "ftp/vfs.hpp"
 
+#include "ftp/in_root_walk.hpp"
+
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
@@ -34,6 +36,9 @@ long call_openat2(int dirfd, const char* path, int flags, mode_t mode, std::uint
     }
     return -1;
 }
+
+// Set once openat2 has said ENOSYS: this kernel has none, and every open walks from then on.
+std::atomic<bool> openat2_missing{false};
 
 // A virtual path as openat2 wants it below the root: no leading slash, "." for the root.
 std::string relative(std::string_view path) {
@@ -151,19 +156,32 @@ bool DirReader::next_batch(std::vector<DirEntry>& out, std::size_t max) {
     return true;
 }
 
-int Vfs::open_root(const std::filesystem::path& directory, Vfs& out) {
+int Vfs::open_root(const std::filesystem::path& directory, Vfs& out, Resolver resolver) {
     const int fd = ::open(directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         return errno;
     }
-    out = Vfs(UniqueFd(fd));
+    out = Vfs(UniqueFd(fd), resolver);
     return 0;
 }
 
 int Vfs::open(std::string_view path, int flags, mode_t mode, UniqueFd& out) const {
     const auto rel = relative(path);
-    const long fd = call_openat2(root_.get(), rel.c_str(), flags, mode,
-                                 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+    long fd = -1;
+    bool walk = resolver_ == Resolver::walk || openat2_missing.load(std::memory_order_relaxed);
+    if (!walk) {
+        fd = call_openat2(root_.get(), rel.c_str(), flags, mode,
+                          RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+        if (fd < 0 && errno == ENOSYS) {
+            openat2_missing.store(true, std::memory_order_relaxed);
+        }
+        // EPERM: a system call filter that does not know openat2 (or an open the file system
+        // forbids, which the walk then refuses the same way).
+        walk = fd < 0 && (errno == ENOSYS || errno == EPERM);
+    }
+    if (walk) {
+        fd = open_in_root_walk(root_.get(), rel, flags, mode);
+    }
     if (fd < 0) {
         return errno;
     }
@@ -288,7 +306,7 @@ int Vfs::set_modification_time(std::string_view path, std::time_t when) const {
 }
 
 Vfs Vfs::clone() const {
-    return Vfs(UniqueFd(root_ ? ::fcntl(root_.get(), F_DUPFD_CLOEXEC, 0) : -1));
+    return Vfs(UniqueFd(root_ ? ::fcntl(root_.get(), F_DUPFD_CLOEXEC, 0) : -1), resolver_);
 }
 
 int copy_file_part(int from, int to, std::uint64_t offset, std::uint64_t count) {

@@ -3,9 +3,10 @@
 //
 // The jail is the kernel's: every open goes through openat2(2) with RESOLVE_IN_ROOT, so "..",
 // absolute symlinks and relative symlinks are all resolved as if the home were "/", and
-// RESOLVE_NO_MAGICLINKS refuses /proc-style links. Operations on a name (mkdir, unlink, rename)
-// open the parent directory that way and then act on one plain component with the *at() calls,
-// which never follow a symlink in the last component.
+// RESOLVE_NO_MAGICLINKS refuses /proc-style links. Where openat2 is missing or filtered, the
+// same resolution is walked by hand (in_root_walk.hpp). Operations on a name (mkdir, unlink,
+// rename) open the parent directory that way and then act on one plain component with the *at()
+// calls, which never follow a symlink in the last component.
 #pragma once
 
 #include "ftp/unique_fd.hpp"
@@ -57,15 +58,22 @@ private:
     DIR* dir_ = nullptr;
 };
 
+enum class Resolver {
+    kernel,  // openat2(2) RESOLVE_IN_ROOT; `walk` where the kernel lacks it or refuses it
+    walk,    // open_in_root_walk() always (tests, and kernels known to lack openat2)
+};
+
 /// A user's jailed view of the file system. All paths are virtual (as resolve_virtual returns
 /// them). Methods return 0 or an errno value; none throws.
 class Vfs {
 public:
     Vfs() = default;
-    explicit Vfs(UniqueFd root) : root_(std::move(root)) {}
+    explicit Vfs(UniqueFd root, Resolver resolver = Resolver::kernel)
+        : root_(std::move(root)), resolver_(resolver) {}
 
     /// Opens `directory` as the root of a jail; returns an errno value on failure.
-    static int open_root(const std::filesystem::path& directory, Vfs& out);
+    static int open_root(const std::filesystem::path& directory, Vfs& out,
+                         Resolver resolver = Resolver::kernel);
 
     bool valid() const { return static_cast<bool>(root_); }
 
@@ -100,6 +108,7 @@ private:
     int open_parent(std::string_view path, UniqueFd& parent, std::string& name) const;
 
     UniqueFd root_;
+    Resolver resolver_ = Resolver::kernel;
 };
 
 /// True for the names create_temporary() makes (".in.NAME.0123456789ab"): listings leave
