@@ -1,10 +1,12 @@
 #include "http/path_resolver.hpp"
 
+#include "refuse_openat2.hpp"
 #include "temp_dir.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -94,6 +96,38 @@ TEST_F(PathResolver, FallbackWalkRefusesEverySymlink) {
     EXPECT_EQ(walk("/inside"), 403);  // stricter than the kernel path, never looser
     EXPECT_EQ(walk("/../secret.txt"), 403);
     EXPECT_EQ(walk("/fifo"), 403);
+}
+
+/// Exit status 0 if, with openat2 refused with `error`, the default resolver still serves
+/// what is inside and refuses what is not; the failed check's number otherwise.
+int jail_holds_without_openat2(int root_fd, int error) {
+    if (!portd::testing::refuse_openat2(error)) {
+        return 10;
+    }
+    if (open_beneath(root_fd, "/sub/b.txt").status != 0) {
+        return 11;
+    }
+    if (open_beneath(root_fd, "/escape").status != 403 ||
+        open_beneath(root_fd, "/up/secret.txt").status != 403) {
+        return 12;
+    }
+    return open_beneath(root_fd, "/nope").status == 404 ? 0 : 13;
+}
+
+TEST_F(PathResolver, FallsBackToTheWalkWhereOpenat2IsMissing) {
+    if (!portd::testing::can_refuse_openat2()) {
+        GTEST_SKIP() << "this sandbox allows no seccomp filter";
+    }
+    EXPECT_EXIT(std::exit(jail_holds_without_openat2(root_fd_.get(), ENOSYS)),
+                ::testing::ExitedWithCode(0), "");
+}
+
+TEST_F(PathResolver, FallsBackToTheWalkWhereAFilterRefusesOpenat2) {
+    if (!portd::testing::can_refuse_openat2()) {
+        GTEST_SKIP() << "this sandbox allows no seccomp filter";
+    }
+    EXPECT_EXIT(std::exit(jail_holds_without_openat2(root_fd_.get(), EPERM)),
+                ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
