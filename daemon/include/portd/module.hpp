@@ -161,9 +161,9 @@ public:
 
     /// Files besides the manifest that the service's configuration is read from (a MIME table,
     /// later a certificate), absolute. portd asks the service created with check_only before
-    /// every start and reload, and looks at each file's identity, size and times: when one of
-    /// them changed (or appeared, or went) since the service's worker started, a reload gives
-    /// the service a new worker, as a change to its options would. A file need not exist.
+    /// every start and reload and compares the files' bytes: when one of them holds something
+    /// else (or appeared, or went) since the service's worker started, a reload gives the
+    /// service a new worker, as a change to its options would. A file need not exist.
     virtual std::vector<std::filesystem::path> config_files() const { return {}; }
 
     /// Own this connection from now on (only when takes_descriptors()). The default closes it.
