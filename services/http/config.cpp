@@ -2,6 +2,9 @@
 
 #include <portd/options.hpp>
 
+#include <algorithm>
+#include <array>
+#include <string_view>
 #include <system_error>
 
 namespace portd::http {
@@ -37,6 +40,100 @@ std::size_t bounded_size(OptionReader& opts, std::string_view key, std::uint64_t
         return static_cast<std::size_t>(fallback);
     }
     return static_cast<std::size_t>(value);
+}
+
+bool is_token(std::string_view name) {
+    if (name.empty()) {
+        return false;
+    }
+    for (const char c : name) {
+        const bool alnum =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Header fields the server sets from the file, the request or the connection: one set in the
+// manifest as well would contradict them.
+bool set_by_server(const std::string& lowered_name) {
+    static constexpr std::array<std::string_view, 17> kOwn = {"content-length", "transfer-encoding",
+                                                              "connection",     "keep-alive",
+                                                              "upgrade",        "te",
+                                                              "trailer",        "date",
+                                                              "server",         "content-type",
+                                                              "content-range",  "content-encoding",
+                                                              "etag",           "last-modified",
+                                                              "accept-ranges",  "location",
+                                                              "allow"};
+    return std::find(kOwn.begin(), kOwn.end(), lowered_name) != kOwn.end();
+}
+
+void read_error_pages(OptionReader& opts, HttpConfig& config) {
+    auto pages = opts.node("error_pages");
+    if (!pages) {
+        return;
+    }
+    if (!pages.IsMap()) {
+        opts.problem(pages, "error_pages", "must be a mapping of status: /path/under/root.html");
+        return;
+    }
+    for (const auto& entry : pages) {
+        const auto key = "error_pages." + entry.first.Scalar();
+        int status = 0;
+        try {
+            std::size_t used = 0;
+            status = std::stoi(entry.first.Scalar(), &used);
+            if (used != entry.first.Scalar().size()) {
+                status = 0;
+            }
+        } catch (const std::exception&) {
+            status = 0;
+        }
+        if (status < 400 || status > 599) {
+            opts.problem(entry.first, key, "must be an error status, 400 to 599");
+            continue;
+        }
+        if (!entry.second.IsScalar() || entry.second.Scalar().empty() ||
+            entry.second.Scalar().front() != '/') {
+            opts.problem(entry.second, key, "must be a path under the root, such as /404.html");
+            continue;
+        }
+        config.error_pages.emplace_back(status, entry.second.Scalar());
+    }
+}
+
+void read_headers(OptionReader& opts, HttpConfig& config) {
+    auto headers = opts.node("headers");
+    if (!headers) {
+        return;
+    }
+    if (!headers.IsMap()) {
+        opts.problem(headers, "headers", "must be a mapping of Header-Name: value");
+        return;
+    }
+    for (const auto& entry : headers) {
+        const auto& name = entry.first.Scalar();
+        const auto key = "headers." + name;
+        if (!is_token(name)) {
+            opts.problem(entry.first, key, "is not a header field name");
+            continue;
+        }
+        if (set_by_server(lowered(name))) {
+            opts.problem(entry.first, key,
+                         "is set by the server itself (Server by `server`, Content-Type by "
+                         "`mime_types`)");
+            continue;
+        }
+        if (!entry.second.IsScalar() || entry.second.Scalar().find_first_of(
+                                            std::string_view("\r\n\0", 3)) != std::string::npos) {
+            opts.problem(entry.second, key, "must be a single line of text");
+            continue;
+        }
+        config.headers.emplace_back(name, entry.second.Scalar());
+    }
 }
 
 }  // namespace
@@ -145,6 +242,8 @@ HttpConfig read_config(const ServiceContext& context) {
         config.access_log =
             (p.is_absolute() ? p : (context.base_dir / p).lexically_normal()).string();
     }
+    read_error_pages(opts, config);
+    read_headers(opts, config);
     opts.finish();
     return config;
 }

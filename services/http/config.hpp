@@ -30,6 +30,10 @@ struct HttpConfig {
     std::uint64_t max_requests = 1000;
     std::size_t max_ranges = 16;
     std::string access_log = "journal";  // "journal", "off" or a file path
+    /// Status → a path under the root whose file answers it (nginx's error_page).
+    std::vector<std::pair<int, std::string>> error_pages;
+    /// Added to every response below 400 (nginx's add_header): name, value.
+    std::vector<std::pair<std::string, std::string>> headers;
     std::string server = "portd";
 };
 

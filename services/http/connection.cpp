@@ -487,7 +487,7 @@ net::awaitable<bool> HttpConnection::send(const Response& response, bool head_on
 }
 
 net::awaitable<void> HttpConnection::send_error(int status, const Request* request) {
-    auto response = error_response(status);
+    auto response = state_->files.error(status, request);
     std::uint64_t bytes = 0;
     const bool head = request != nullptr && request->method == "HEAD";
     if (co_await send(response, head, Persistence::close, bytes)) {
@@ -540,7 +540,7 @@ net::awaitable<void> HttpConnection::refuse() {
     try {
         ensure_buffer();
         set_deadline(std::min(kLinger, state_->config.send_timeout));
-        auto response = error_response(503);
+        auto response = state_->files.error(503, nullptr);
         response.add_header("Retry-After", "5");
         std::uint64_t bytes = 0;
         if (co_await send(response, false, Persistence::close, bytes)) {

@@ -1,5 +1,8 @@
 #include "http/response.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 namespace portd::http {
 
 void Response::add_header(std::string_view name, std::string_view value) {
@@ -31,6 +34,25 @@ std::uint64_t Response::content_length() const {
         total += part.from_file ? part.length : part.text.size();
     }
     return total;
+}
+
+void remove_header(std::string& headers, std::string_view name) {
+    std::size_t line = 0;
+    while (line < headers.size()) {
+        const auto end = headers.find("\r\n", line);
+        const auto next = end == std::string::npos ? headers.size() : end + 2;
+        const std::string_view text(headers.data() + line, next - line);
+        const bool match = text.size() > name.size() && text[name.size()] == ':' &&
+                           std::equal(name.begin(), name.end(), text.begin(), [](char a, char b) {
+                               return std::tolower(static_cast<unsigned char>(a)) ==
+                                      std::tolower(static_cast<unsigned char>(b));
+                           });
+        if (match) {
+            headers.erase(line, next - line);
+        } else {
+            line = next;
+        }
+    }
 }
 
 std::string_view reason_phrase(int status) {

@@ -38,6 +38,9 @@ enum class Persistence {
     close,                // "Connection: close"
 };
 
+/// Drops every "Name: value" line of `name` (matched without regard to case) from `headers`.
+void remove_header(std::string& headers, std::string_view name);
+
 std::string_view reason_phrase(int status);
 
 /// A small, complete error answer: text/html body naming the status.

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <random>
@@ -145,6 +146,50 @@ int StaticFiles::root_for(const Request& request, std::string_view authority) co
 }
 
 Response StaticFiles::respond(const Request& request) const {
+    auto r = respond_plain(request);
+    if (r.status >= 400) {
+        use_error_page(r, request);
+    } else {
+        for (const auto& [name, value] : config_.headers) {
+            r.add_header(name, value);
+        }
+    }
+    return r;
+}
+
+Response StaticFiles::error(int status, const Request* request) const {
+    auto r = error_response(status);
+    if (!config_.error_pages.empty()) {
+        use_error_page(r, request != nullptr ? *request : Request{});
+    }
+    return r;
+}
+
+void StaticFiles::use_error_page(Response& response, const Request& request) const {
+    const auto page =
+        std::find_if(config_.error_pages.begin(), config_.error_pages.end(),
+                     [&](const auto& entry) { return entry.first == response.status; });
+    if (page == config_.error_pages.end()) {
+        return;
+    }
+    // The page of the virtual host the request was for, which an absolute-form target names.
+    Target target;
+    const auto authority =
+        parse_target(request.target, target) == 0 ? target.authority : std::string();
+    auto file = open_beneath(root_for(request, authority), page->second);
+    if (file.status != 0 || !S_ISREG(file.st.st_mode)) {
+        return;  // the built-in page, rather than an error about the error page
+    }
+    remove_header(response.headers, "Content-Type");
+    response.add_header("Content-Type", mime_.lookup(page->second));
+    response.body.clear();
+    response.file = std::move(file.fd);
+    if (file.st.st_size > 0) {
+        response.add_file_part(0, static_cast<std::uint64_t>(file.st.st_size));
+    }
+}
+
+Response StaticFiles::respond_plain(const Request& request) const {
     const bool get_or_head = request.method == "GET" || request.method == "HEAD";
     if (!get_or_head && request.method != "OPTIONS") {
         auto r = error_response(is_known_method(request.method) ? 405 : 501);

@@ -20,9 +20,20 @@ public:
     /// Opens the root directories (throws std::system_error if one cannot be opened).
     StaticFiles(const HttpConfig& config, MimeTypes mime);
 
+    /// The answer to `request`: a file, a listing, a redirect or an error, with the manifest's
+    /// `headers` on every answer below 400 and its `error_pages` in place of built-in ones.
     Response respond(const Request& request) const;
 
+    /// The answer for `status` to a request that could not be read whole (malformed, too
+    /// large, timed out; `request` null when not even its line arrived): the service's error
+    /// page for the status, or the built-in one.
+    Response error(int status, const Request* request) const;
+
 private:
+    Response respond_plain(const Request& request) const;
+    /// Puts the manifest's page for `response.status` in place of the built-in body, keeping
+    /// the status and the fields that belong to it (Allow, Content-Range, Location).
+    void use_error_page(Response& response, const Request& request) const;
     int root_for(const Request& request, std::string_view authority) const;
     Response serve_directory(const Request& request, int root, const std::string& path,
                              std::string_view query, int dir_fd) const;

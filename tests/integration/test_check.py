@@ -6,9 +6,11 @@ a valid one exits 0 and prints the port table. Nothing is bound, so well-known p
 
 import os
 import re
+import subprocess
+import tempfile
 import unittest
 
-from portd_harness import MODULES_DIR, run_portd
+from portd_harness import MODULES_DIR, PORTD_BIN, run_portd
 
 FIXTURES = os.environ.get("PORTD_FIXTURE_MODULES_DIR", "")
 
@@ -27,6 +29,27 @@ ECHO = """\
 
 
 class CheckValid(unittest.TestCase):
+    def test_the_demo_manifest_of_make_run_passes(self):
+        # conf/dev.yaml as `make run` uses it, with this build's modules: a copy beside a link
+        # to conf/dev, so that its relative paths (the site, the FTP users) resolve as in the
+        # source tree.
+        conf = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf")
+        with open(os.path.join(conf, "dev.yaml")) as f:
+            text = f.read()
+        self.assertIn("modules_dir: ../build/modules", text)
+        text = text.replace("modules_dir: ../build/modules", "modules_dir: " + MODULES_DIR)
+        with tempfile.TemporaryDirectory(prefix="portd-test-") as d:
+            os.makedirs(os.path.join(d, "conf"))
+            os.makedirs(os.path.join(d, "build", "ftp", "dev"))  # what `make run` creates
+            os.symlink(os.path.abspath(os.path.join(conf, "dev")), os.path.join(d, "conf", "dev"))
+            path = os.path.join(d, "conf", "dev.yaml")
+            with open(path, "w") as f:
+                f.write(text)
+            p = subprocess.run([PORTD_BIN, "--check", "-c", path], stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("OK, 7 services", p.stdout)
+
     def test_valid_manifest_prints_the_port_table(self):
         rc, out, err = run_portd(["--check"], manifest(ECHO + """\
   day:

@@ -806,6 +806,76 @@ class HttpCheckTest(unittest.TestCase):
             self.assertEqual(rc, 0, err)
 
 
+class HttpErrorPagesAndHeadersTest(unittest.TestCase):
+    """error_pages answer errors with the site's own files; headers go on every other answer."""
+
+    NOT_FOUND = b"<html><body>Lost? Try the <a href=/>front page</a>.</body></html>\n"
+    BAD = b"bad request, says the site\n"
+
+    def test_site_pages_and_headers(self):
+        with tempfile.TemporaryDirectory(prefix="portd-http-") as root:
+            os.makedirs(os.path.join(root, "errors"))
+            for name, data in (("errors/404.html", self.NOT_FOUND), ("errors/400.txt", self.BAD),
+                               ("hello.txt", b"hello")):
+                with open(os.path.join(root, name), "wb") as f:
+                    f.write(data)
+            (port,) = free_ports(1)
+            services = """
+                web:
+                  module: http
+                  listen: ["127.0.0.1:{port}"]
+                  options:
+                    root: {root}
+                    access_log: "off"
+                    error_pages: {{ 404: /errors/404.html, 400: /errors/400.txt }}
+                    headers: {{ Cache-Control: "public, max-age=60" }}
+            """.format(port=port, root=root)
+            with PortdProcess(services=services):
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+                conn.request("GET", "/nope")
+                r = conn.getresponse()
+                self.assertEqual((r.status, r.read()), (404, self.NOT_FOUND))
+                self.assertEqual(r.getheader("Content-Type"), "text/html")
+                self.assertIsNone(r.getheader("Cache-Control"))
+                # HEAD: the page's length, no body; the connection stays usable.
+                conn.request("HEAD", "/nope")
+                r = conn.getresponse()
+                self.assertEqual((r.status, r.read()), (404, b""))
+                self.assertEqual(r.getheader("Content-Length"), str(len(self.NOT_FOUND)))
+                conn.request("GET", "/hello.txt")
+                r = conn.getresponse()
+                self.assertEqual((r.status, r.read()), (200, b"hello"))
+                self.assertEqual(r.getheader("Cache-Control"), "public, max-age=60")
+                conn.close()
+
+                # A request the parser refuses (HTTP/1.1 without Host) gets the site's page for
+                # 400, and the connection closes after it.
+                with connect(port) as s:
+                    s.sendall(b"GET /hello.txt HTTP/1.1\r\n\r\n")
+                    reader = s.makefile("rb")
+                    status, headers, body = read_response(reader)
+                    self.assertEqual((status, body), (400, self.BAD))
+                    self.assertEqual(headers.get("content-type"), "text/plain")
+                    self.assertEqual(headers.get("connection"), "close")
+                    self.assertEqual(reader.read(), b"")
+                    reader.close()
+
+    def test_bad_options_are_refused_by_check(self):
+        services = """
+            web:
+              module: http
+              listen: ["127.0.0.1:{port}"]
+              options:
+                root: /
+                error_pages: {{ 302: /moved.html }}
+                headers: {{ Content-Length: "5" }}
+        """.format(port=free_ports(1)[0])
+        rc, out, err = run_portd(["--check"], manifest_text(services))
+        self.assertNotEqual(rc, 0)
+        self.assertIn("error_pages.302: must be an error status", err)
+        self.assertIn("headers.Content-Length: is set by the server itself", err)
+
+
 class HttpMimeTypesFileTest(unittest.TestCase):
     """A reload applies a changed MIME table file, as it applies changed options."""
 

@@ -72,6 +72,8 @@ max_ranges: 3
 access_log: logs/access.log
 server: web
 mime_types_file: conf/mime.types
+error_pages: { 404: /404.html, 503: /busy.html }
+headers: { Cache-Control: "max-age=60", X-Frame-Options: DENY }
 )",
                                            dir.path()));
     EXPECT_EQ(c.index.size(), 2u);
@@ -89,6 +91,11 @@ mime_types_file: conf/mime.types
     EXPECT_EQ(c.access_log, (dir.path() / "logs/access.log").string());
     EXPECT_EQ(c.server, "web");
     EXPECT_EQ(c.mime_types_file, dir.path() / "conf/mime.types");
+    ASSERT_EQ(c.error_pages.size(), 2u);
+    EXPECT_EQ(c.error_pages[0], std::make_pair(404, std::string("/404.html")));
+    ASSERT_EQ(c.headers.size(), 2u);
+    EXPECT_EQ(c.headers[0],
+              std::make_pair(std::string("Cache-Control"), std::string("max-age=60")));
 }
 
 TEST(HttpConfig, MimeTypesFileOffReadsNone) {
@@ -118,6 +125,17 @@ TEST(HttpConfig, Problems) {
         problems("root: .\nmime_types_file: nope.types", dir.path())
             .find("mime_types_file: '" + (dir.path() / "nope.types").string() + "' is not a file"),
         std::string::npos);
+    const auto pages =
+        problems("root: .\nerror_pages: { 200: /ok.html, 404: nope.html, x: /a }", dir.path());
+    EXPECT_NE(pages.find("error_pages.200: must be an error status"), std::string::npos) << pages;
+    EXPECT_NE(pages.find("error_pages.404: must be a path under the root"), std::string::npos);
+    EXPECT_NE(pages.find("error_pages.x: must be an error status"), std::string::npos);
+    const auto headers = problems(
+        "root: .\nheaders: { Content-Length: 1, \"Bad Name\": x, X-Ok: \"a\\r\\nb\" }", dir.path());
+    EXPECT_NE(headers.find("headers.Content-Length: is set by the server"), std::string::npos)
+        << headers;
+    EXPECT_NE(headers.find("headers.Bad Name: is not a header field name"), std::string::npos);
+    EXPECT_NE(headers.find("headers.X-Ok: must be a single line"), std::string::npos);
     // Every problem at once.
     const auto all = problems("root: nope\nmax_requests: 0\nbogus: 1", dir.path());
     EXPECT_NE(all.find("does not exist"), std::string::npos);

@@ -224,5 +224,68 @@ TEST_F(StaticFilesTest, VirtualHosts) {
     EXPECT_EQ(get("http://other.example/hello.txt", {{"Host", "x"}}).content_length(), 10u);
 }
 
+TEST_F(StaticFilesTest, ErrorPagesAnswerWithTheirStatus) {
+    dir_.write("www/errors/404.html", "<p>not here</p>");
+    dir_.write("www/errors/405.txt", "no");
+    config_.error_pages = {
+        {404, "/errors/404.html"}, {405, "/errors/405.txt"}, {403, "/errors/missing.html"}};
+    auto r = get("/nope");
+    EXPECT_EQ(r.status, 404);
+    EXPECT_EQ(header(r, "Content-Type"), "text/html");
+    ASSERT_EQ(r.body.size(), 1u);
+    EXPECT_TRUE(r.body[0].from_file);
+    EXPECT_EQ(r.content_length(), 15u);
+    EXPECT_TRUE(r.file);
+    // Only one Content-Type: the built-in page's is replaced, not added to.
+    EXPECT_EQ(r.headers.find("Content-Type"), r.headers.rfind("Content-Type"));
+    // The fields that belong to the status stay.
+    auto post = get("/hello.txt", {}, "POST");
+    EXPECT_EQ(post.status, 405);
+    EXPECT_EQ(header(post, "Allow"), "GET, HEAD, OPTIONS");
+    EXPECT_EQ(header(post, "Content-Type"), "text/plain");
+    EXPECT_EQ(post.content_length(), 2u);
+    // A page that is not there: the built-in one, not an error about the error page.
+    auto forbidden = get("/empty/");
+    EXPECT_EQ(forbidden.status, 403);
+    EXPECT_FALSE(forbidden.file);
+    EXPECT_NE(forbidden.body.at(0).text.find("403 Forbidden"), std::string::npos);
+    // Requests that could not be read whole get the page too.
+    auto timeout = files_->error(404, nullptr);
+    EXPECT_EQ(timeout.content_length(), 15u);
+    EXPECT_EQ(files_->error(408, nullptr).status, 408);
+}
+
+TEST_F(StaticFilesTest, ErrorPagesComeFromTheRequestsVirtualHost) {
+    dir_.write("www/404.html", "default host");
+    dir_.write("other/404.html", "other");
+    config_.vhosts = {{"other.example", dir_.path() / "other"}};
+    config_.error_pages = {{404, "/404.html"}};
+    EXPECT_EQ(get("/nope", {{"Host", "other.example"}}).content_length(), 5u);
+    EXPECT_EQ(get("/nope", {{"Host", "elsewhere"}}).content_length(), 12u);
+    Request partial;
+    partial.headers = {{"Host", "other.example"}};
+    EXPECT_EQ(files_->error(404, &partial).content_length(), 5u);
+}
+
+TEST_F(StaticFilesTest, ManifestHeadersGoOnAnswersBelow400) {
+    config_.headers = {{"Cache-Control", "public, max-age=60"}, {"X-Frame-Options", "DENY"}};
+    const auto ok = get("/hello.txt");
+    EXPECT_EQ(header(ok, "Cache-Control"), "public, max-age=60");
+    EXPECT_EQ(header(ok, "X-Frame-Options"), "DENY");
+    EXPECT_EQ(header(get("/hello.txt", {{"If-None-Match", header(ok, "ETag")}}), "Cache-Control"),
+              "public, max-age=60");
+    EXPECT_EQ(header(get("/hello.txt", {{"Range", "bytes=0-1"}}), "Cache-Control"),
+              "public, max-age=60");
+    EXPECT_EQ(header(get("/sub"), "Cache-Control"), "public, max-age=60");  // the 301
+    EXPECT_EQ(header(get("/nope"), "Cache-Control"), "");  // an error is not to be cached so
+}
+
+TEST(RemoveHeader, DropsEveryLineOfThatNameOnly) {
+    std::string headers =
+        "Content-Type: text/html\r\nX-A: 1\r\ncontent-type: x\r\nContent-Typo: y\r\n";
+    remove_header(headers, "Content-Type");
+    EXPECT_EQ(headers, "X-A: 1\r\nContent-Typo: y\r\n");
+}
+
 }  // namespace
 }  // namespace portd::http
