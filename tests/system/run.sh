@@ -275,14 +275,14 @@ total=$((good + refused + dropped + other))
   { ct cat "$t/loop.out"; fail "across the restart: $refused of $total connections refused, $other other failures"; }
 [ "$good" -gt 10 ] || fail "only $good requests ran across the restart"
 if [ "$dropped" != 0 ]; then
-  # A known daemon bug, reported with this test: at drain, the http worker closes a connection
-  # it has just accepted but whose request it has not read yet, so the client gets no answer.
-  # Not a refusal; PORTD_SYSTEM_TEST_STRICT=1 fails on it until the http module is fixed.
+  # The stopping worker accepted a connection and closed it without an answer. That was a bug
+  # of the http module's drain until HTTP connections came to be accepted with their request
+  # (TCP_DEFER_ACCEPT) and read at once; PORTD_SYSTEM_TEST_STRICT=0 only warns.
   ct cat "$t/loop.out"
-  if [ "${PORTD_SYSTEM_TEST_STRICT:-0}" = 1 ]; then
+  if [ "${PORTD_SYSTEM_TEST_STRICT:-1}" = 1 ]; then
     fail "$dropped of $total requests were accepted by the old worker and closed without an answer"
   fi
-  echo "WARNING: system test: $dropped of $total requests were accepted by the stopping worker and closed without an answer (known http drain bug; PORTD_SYSTEM_TEST_STRICT=1 fails on it)"
+  echo "WARNING: system test: $dropped of $total requests were accepted by the stopping worker and closed without an answer (PORTD_SYSTEM_TEST_STRICT=0)"
 fi
 ok "systemctl restart portd with portd.socket active: $total connections, none refused ($dropped dropped by the old worker's drain)"
 
