@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <deque>
 #include <string>
 #include <vector>
@@ -17,6 +18,9 @@ namespace {
 
 // The kernel's limit on symlinks followed in one lookup (MAXSYMLINKS).
 constexpr int kMaxLinks = 40;
+// Directories held open at once: a client that built a tree this deep must not make one open
+// take the process's descriptors from everyone else.
+constexpr std::size_t kMaxDepth = 256;
 
 /// Puts the components of `path` in front of `pending`, in order; "" and "." are dropped.
 void push_front_components(std::string_view path, std::deque<std::string>& pending) {
@@ -96,6 +100,10 @@ int open_in_root_walk(int root, std::string_view path, int flags, mode_t mode) {
             }
             if (!S_ISDIR(st.st_mode)) {
                 errno = ENOTDIR;
+                return -1;
+            }
+            if (walked.size() > kMaxDepth) {
+                errno = ENAMETOOLONG;
                 return -1;
             }
             walked.push_back(std::move(next));

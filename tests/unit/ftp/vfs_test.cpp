@@ -238,6 +238,21 @@ INSTANTIATE_TEST_SUITE_P(KernelAndWalk, FtpVfsTest,
                              return param.param == Resolver::kernel ? "openat2" : "walk";
                          });
 
+TEST(FtpInRootWalk, HoldsBoundedlyManyDirectoriesOpen) {
+    TempTree tree;
+    std::string deep;
+    for (int i = 0; i < 300; ++i) {
+        deep += "/d";
+    }
+    fs::create_directories(tree.path().string() + deep);
+    tree.write(deep.substr(1) + "/f", "deep");
+    Vfs walk;
+    ASSERT_EQ(Vfs::open_root(tree.path(), walk, Resolver::walk), 0);
+    UniqueFd fd;
+    EXPECT_EQ(walk.open(deep + "/f", O_RDONLY, 0, fd), ENAMETOOLONG);
+    EXPECT_EQ(walk.open(deep.substr(0, 2 * 200) + "/../d", O_RDONLY | O_DIRECTORY, 0, fd), 0);
+}
+
 /// Exit status 0 if, with openat2 refused with `error`, the jail still reads inside and
 /// refuses the way out; the failed check's number otherwise.
 int jail_holds_without_openat2(const fs::path& home, const fs::path& outside, int error) {
