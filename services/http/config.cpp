@@ -105,34 +105,57 @@ void read_error_pages(OptionReader& opts, HttpConfig& config) {
     }
 }
 
-void read_headers(OptionReader& opts, HttpConfig& config) {
-    auto headers = opts.node("headers");
-    if (!headers) {
+/// A mapping of Header-Name: value at `node` (`key` is its key path) into `out`.
+void read_fields(OptionReader& opts, const YAML::Node& node, const std::string& key,
+                 std::vector<std::pair<std::string, std::string>>& out) {
+    if (!node.IsMap()) {
+        opts.problem(node, key, "must be a mapping of Header-Name: value");
         return;
     }
-    if (!headers.IsMap()) {
-        opts.problem(headers, "headers", "must be a mapping of Header-Name: value");
-        return;
-    }
-    for (const auto& entry : headers) {
+    for (const auto& entry : node) {
         const auto& name = entry.first.Scalar();
-        const auto key = "headers." + name;
+        const auto field_key = key + "." + name;
         if (!is_token(name)) {
-            opts.problem(entry.first, key, "is not a header field name");
+            opts.problem(entry.first, field_key, "is not a header field name");
             continue;
         }
         if (set_by_server(lowered(name))) {
-            opts.problem(entry.first, key,
+            opts.problem(entry.first, field_key,
                          "is set by the server itself (Server by `server`, Content-Type by "
                          "`mime_types`)");
             continue;
         }
         if (!entry.second.IsScalar() || entry.second.Scalar().find_first_of(
                                             std::string_view("\r\n\0", 3)) != std::string::npos) {
-            opts.problem(entry.second, key, "must be a single line of text");
+            opts.problem(entry.second, field_key, "must be a single line of text");
             continue;
         }
-        config.headers.emplace_back(name, entry.second.Scalar());
+        out.emplace_back(name, entry.second.Scalar());
+    }
+}
+
+void read_headers(OptionReader& opts, HttpConfig& config) {
+    if (auto headers = opts.node("headers")) {
+        read_fields(opts, headers, "headers", config.headers);
+    }
+    auto rules = opts.node("headers_for");
+    if (!rules) {
+        return;
+    }
+    if (!rules.IsMap()) {
+        opts.problem(rules, "headers_for",
+                     "must be a mapping of \"*.css\": { Header-Name: value }");
+        return;
+    }
+    for (const auto& entry : rules) {
+        const auto& pattern = entry.first.Scalar();
+        if (pattern.empty()) {
+            opts.problem(entry.first, "headers_for", "a pattern must not be empty");
+            continue;
+        }
+        HttpConfig::HeaderRule rule{pattern, {}};
+        read_fields(opts, entry.second, "headers_for." + pattern, rule.fields);
+        config.headers_for.push_back(std::move(rule));
     }
 }
 

@@ -34,6 +34,14 @@ struct HttpConfig {
     std::vector<std::pair<int, std::string>> error_pages;
     /// Added to every response below 400 (nginx's add_header): name, value.
     std::vector<std::pair<std::string, std::string>> headers;
+    /// Fields for the answers whose request path matches `pattern` (fnmatch(3), where * also
+    /// matches /), below 400; a field named again replaces the value from `headers` or from
+    /// an earlier rule.
+    struct HeaderRule {
+        std::string pattern;
+        std::vector<std::pair<std::string, std::string>> fields;
+    };
+    std::vector<HeaderRule> headers_for;
     std::string server = "portd";
 };
 

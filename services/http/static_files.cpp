@@ -10,9 +10,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <random>
 #include <system_error>
@@ -150,11 +152,48 @@ Response StaticFiles::respond(const Request& request) const {
     if (r.status >= 400) {
         use_error_page(r, request);
     } else {
-        for (const auto& [name, value] : config_.headers) {
-            r.add_header(name, value);
-        }
+        add_manifest_headers(r, request);
     }
     return r;
+}
+
+void StaticFiles::add_manifest_headers(Response& response, const Request& request) const {
+    if (config_.headers_for.empty()) {
+        for (const auto& [name, value] : config_.headers) {
+            response.add_header(name, value);
+        }
+        return;
+    }
+    Target target;
+    if (parse_target(request.target, target) != 0) {
+        return;  // not an answer below 400 anyway
+    }
+    // Collected first, so that a rule replaces the manifest's own fields and never one the
+    // server set (Vary, say).
+    std::vector<std::pair<std::string_view, std::string_view>> fields(config_.headers.begin(),
+                                                                      config_.headers.end());
+    for (const auto& rule : config_.headers_for) {
+        if (::fnmatch(rule.pattern.c_str(), target.path.c_str(), 0) != 0) {
+            continue;
+        }
+        for (const auto& [name, value] : rule.fields) {
+            const auto same = std::find_if(fields.begin(), fields.end(), [&](const auto& f) {
+                return std::equal(f.first.begin(), f.first.end(), name.begin(), name.end(),
+                                  [](char a, char b) {
+                                      return std::tolower(static_cast<unsigned char>(a)) ==
+                                             std::tolower(static_cast<unsigned char>(b));
+                                  });
+            });
+            if (same != fields.end()) {
+                same->second = value;
+            } else {
+                fields.emplace_back(name, value);
+            }
+        }
+    }
+    for (const auto& [name, value] : fields) {
+        response.add_header(name, value);
+    }
 }
 
 Response StaticFiles::error(int status, const Request* request) const {

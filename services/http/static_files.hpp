@@ -34,6 +34,8 @@ private:
     /// Puts the manifest's page for `response.status` in place of the built-in body, keeping
     /// the status and the fields that belong to it (Allow, Content-Range, Location).
     void use_error_page(Response& response, const Request& request) const;
+    /// The manifest's `headers`, and those of every `headers_for` rule the path matches.
+    void add_manifest_headers(Response& response, const Request& request) const;
     int root_for(const Request& request, std::string_view authority) const;
     Response serve_directory(const Request& request, int root, const std::string& path,
                              std::string_view query, int dir_fd) const;

@@ -807,7 +807,8 @@ class HttpCheckTest(unittest.TestCase):
 
 
 class HttpErrorPagesAndHeadersTest(unittest.TestCase):
-    """error_pages answer errors with the site's own files; headers go on every other answer."""
+    """error_pages answer errors with the site's own files; headers (and headers_for, by path)
+    go on every other answer."""
 
     NOT_FOUND = b"<html><body>Lost? Try the <a href=/>front page</a>.</body></html>\n"
     BAD = b"bad request, says the site\n"
@@ -829,6 +830,7 @@ class HttpErrorPagesAndHeadersTest(unittest.TestCase):
                     access_log: "off"
                     error_pages: {{ 404: /errors/404.html, 400: /errors/400.txt }}
                     headers: {{ Cache-Control: "public, max-age=60" }}
+                    headers_for: {{ "/errors/*": {{ Cache-Control: no-store, X-Kind: page }} }}
             """.format(port=port, root=root)
             with PortdProcess(services=services):
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
@@ -846,6 +848,13 @@ class HttpErrorPagesAndHeadersTest(unittest.TestCase):
                 r = conn.getresponse()
                 self.assertEqual((r.status, r.read()), (200, b"hello"))
                 self.assertEqual(r.getheader("Cache-Control"), "public, max-age=60")
+                self.assertIsNone(r.getheader("X-Kind"))
+                # A rule for the path replaces the general field and adds its own.
+                conn.request("GET", "/errors/400.txt")
+                r = conn.getresponse()
+                self.assertEqual((r.status, r.read()), (200, self.BAD))
+                self.assertEqual(r.getheader("Cache-Control"), "no-store")
+                self.assertEqual(r.getheader("X-Kind"), "page")
                 conn.close()
 
                 # A request the parser refuses (HTTP/1.1 without Host) gets the site's page for

@@ -74,6 +74,7 @@ server: web
 mime_types_file: conf/mime.types
 error_pages: { 404: /404.html, 503: /busy.html }
 headers: { Cache-Control: "max-age=60", X-Frame-Options: DENY }
+headers_for: { "*.css": { Cache-Control: immutable } }
 )",
                                            dir.path()));
     EXPECT_EQ(c.index.size(), 2u);
@@ -96,6 +97,9 @@ headers: { Cache-Control: "max-age=60", X-Frame-Options: DENY }
     ASSERT_EQ(c.headers.size(), 2u);
     EXPECT_EQ(c.headers[0],
               std::make_pair(std::string("Cache-Control"), std::string("max-age=60")));
+    ASSERT_EQ(c.headers_for.size(), 1u);
+    EXPECT_EQ(c.headers_for[0].pattern, "*.css");
+    EXPECT_EQ(c.headers_for[0].fields.size(), 1u);
 }
 
 TEST(HttpConfig, MimeTypesFileOffReadsNone) {
@@ -136,6 +140,11 @@ TEST(HttpConfig, Problems) {
         << headers;
     EXPECT_NE(headers.find("headers.Bad Name: is not a header field name"), std::string::npos);
     EXPECT_NE(headers.find("headers.X-Ok: must be a single line"), std::string::npos);
+    const auto rules =
+        problems("root: .\nheaders_for: { \"*.js\": { Date: x }, \"/a\": 3 }", dir.path());
+    EXPECT_NE(rules.find("headers_for.*.js.Date: is set by the server"), std::string::npos)
+        << rules;
+    EXPECT_NE(rules.find("headers_for./a: must be a mapping"), std::string::npos);
     // Every problem at once.
     const auto all = problems("root: nope\nmax_requests: 0\nbogus: 1", dir.path());
     EXPECT_NE(all.find("does not exist"), std::string::npos);

@@ -280,6 +280,27 @@ TEST_F(StaticFilesTest, ManifestHeadersGoOnAnswersBelow400) {
     EXPECT_EQ(header(get("/nope"), "Cache-Control"), "");  // an error is not to be cached so
 }
 
+TEST_F(StaticFilesTest, HeaderRulesGoByThePathAndReplaceTheGeneralOnes) {
+    config_.precompressed = true;
+    config_.headers = {{"Cache-Control", "no-cache"}, {"X-Frame-Options", "DENY"}};
+    config_.headers_for = {{"*.js", {{"cache-control", "max-age=31536000"}, {"Vary", "Origin"}}},
+                           {"/sub/*", {{"X-Section", "sub"}}}};
+    auto js = get("/app.js", {{"Accept-Encoding", "gzip"}});
+    // Replaced (names match whatever their case): one field, with the rule's value.
+    EXPECT_EQ(header(js, "Cache-Control"), "max-age=31536000");
+    EXPECT_EQ(js.headers.find("Cache-Control"), js.headers.rfind("Cache-Control"));
+    EXPECT_EQ(header(js, "X-Frame-Options"), "DENY");
+    // The server's own Vary stays; the rule's comes beside it.
+    EXPECT_NE(js.headers.find("Vary: Accept-Encoding\r\n"), std::string::npos);
+    EXPECT_NE(js.headers.find("Vary: Origin\r\n"), std::string::npos);
+    auto text = get("/hello.txt");
+    EXPECT_EQ(header(text, "Cache-Control"), "no-cache");
+    EXPECT_EQ(header(text, "X-Section"), "");
+    auto sub = get("/sub/");  // * matches across /, and the path is the request's
+    EXPECT_EQ(header(sub, "X-Section"), "sub");
+    EXPECT_EQ(header(get("/sub/missing.js"), "Cache-Control"), "");  // a 404
+}
+
 TEST(RemoveHeader, DropsEveryLineOfThatNameOnly) {
     std::string headers =
         "Content-Type: text/html\r\nX-A: 1\r\ncontent-type: x\r\nContent-Typo: y\r\n";
