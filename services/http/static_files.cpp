@@ -176,7 +176,10 @@ void StaticFiles::add_manifest_headers(Response& response, const Request& reques
         if (::fnmatch(rule.pattern.c_str(), target.path.c_str(), 0) != 0) {
             continue;
         }
-        for (const auto& [name, value] : rule.fields) {
+        // Not a structured binding: clang 14 cannot capture one in the lambda below.
+        for (const auto& field : rule.fields) {
+            const std::string_view name = field.first;
+            const std::string_view value = field.second;
             const auto same = std::find_if(fields.begin(), fields.end(), [&](const auto& f) {
                 return std::equal(f.first.begin(), f.first.end(), name.begin(), name.end(),
                                   [](char a, char b) {
