@@ -942,6 +942,11 @@ class HttpMimeTypesFileTest(unittest.TestCase):
                        time.monotonic() < deadline):
                     time.sleep(0.05)
                 self.assertEqual(self.get_type(port), "application/x-portd-other")
+                # The old worker drains (it holds no connection) and goes.
+                deadline = time.monotonic() + 10
+                while (worker[0] in portd.worker_pids().get("web", []) and
+                       time.monotonic() < deadline):
+                    time.sleep(0.05)
                 self.assertNotIn(worker[0], portd.worker_pids().get("web", []))
 
                 # A table named in the manifest that has gone: the reload is refused, and the
