@@ -116,7 +116,7 @@ int jail_holds_without_openat2(int root_fd, int error) {
 
 TEST_F(PathResolver, FallsBackToTheWalkWhereOpenat2IsMissing) {
     if (!portd::testing::can_refuse_openat2()) {
-        GTEST_SKIP() << "this sandbox allows no seccomp filter";
+        GTEST_SKIP() << "seccomp filters cannot be installed here";
     }
     EXPECT_EXIT(std::exit(jail_holds_without_openat2(root_fd_.get(), ENOSYS)),
                 ::testing::ExitedWithCode(0), "");
@@ -124,7 +124,7 @@ TEST_F(PathResolver, FallsBackToTheWalkWhereOpenat2IsMissing) {
 
 TEST_F(PathResolver, FallsBackToTheWalkWhereAFilterRefusesOpenat2) {
     if (!portd::testing::can_refuse_openat2()) {
-        GTEST_SKIP() << "this sandbox allows no seccomp filter";
+        GTEST_SKIP() << "seccomp filters cannot be installed here";
     }
     EXPECT_EXIT(std::exit(jail_holds_without_openat2(root_fd_.get(), EPERM)),
                 ::testing::ExitedWithCode(0), "");

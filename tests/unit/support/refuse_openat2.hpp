@@ -31,7 +31,7 @@ inline bool refuse_openat2(int error) {
            ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter) == 0;
 }
 
-/// Whether refuse_openat2() works here (tried in a child): a sandbox may forbid seccomp
+/// Whether refuse_openat2() works here (tried in a child): a container may forbid seccomp
 /// filters, and the tests then skip rather than fail.
 inline bool can_refuse_openat2() {
     const pid_t child = ::fork();
