@@ -1,5 +1,7 @@
 #include "http/config.hpp"
 
+#include "http/request.hpp"
+
 #include <portd/options.hpp>
 
 #include <algorithm>
@@ -43,22 +45,12 @@ std::size_t bounded_size(OptionReader& opts, std::string_view key, std::uint64_t
 }
 
 bool is_token(std::string_view name) {
-    if (name.empty()) {
-        return false;
-    }
-    for (const char c : name) {
-        const bool alnum =
-            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-        if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
-            return false;
-        }
-    }
-    return true;
+    return !name.empty() && std::all_of(name.begin(), name.end(), is_tchar);
 }
 
 // Header fields the server sets from the file, the request or the connection: one set in the
 // manifest as well would contradict them.
-bool set_by_server(const std::string& lowered_name) {
+bool set_by_server(std::string_view name) {
     static constexpr std::array<std::string_view, 17> kOwn = {"content-length", "transfer-encoding",
                                                               "connection",     "keep-alive",
                                                               "upgrade",        "te",
@@ -68,7 +60,8 @@ bool set_by_server(const std::string& lowered_name) {
                                                               "etag",           "last-modified",
                                                               "accept-ranges",  "location",
                                                               "allow"};
-    return std::find(kOwn.begin(), kOwn.end(), lowered_name) != kOwn.end();
+    return std::any_of(kOwn.begin(), kOwn.end(),
+                       [&](std::string_view own) { return iequals(own, name); });
 }
 
 void read_error_pages(OptionReader& opts, HttpConfig& config) {
@@ -119,7 +112,7 @@ void read_fields(OptionReader& opts, const YAML::Node& node, const std::string& 
             opts.problem(entry.first, field_key, "is not a header field name");
             continue;
         }
-        if (set_by_server(lowered(name))) {
+        if (set_by_server(name)) {
             opts.problem(entry.first, field_key,
                          "is set by the server itself (Server by `server`, Content-Type by "
                          "`mime_types`)");

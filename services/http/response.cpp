@@ -1,7 +1,6 @@
 #include "http/response.hpp"
 
-#include <algorithm>
-#include <cctype>
+#include "http/request.hpp"
 
 namespace portd::http {
 
@@ -43,10 +42,7 @@ void remove_header(std::string& headers, std::string_view name) {
         const auto next = end == std::string::npos ? headers.size() : end + 2;
         const std::string_view text(headers.data() + line, next - line);
         const bool match = text.size() > name.size() && text[name.size()] == ':' &&
-                           std::equal(name.begin(), name.end(), text.begin(), [](char a, char b) {
-                               return std::tolower(static_cast<unsigned char>(a)) ==
-                                      std::tolower(static_cast<unsigned char>(b));
-                           });
+                           iequals(text.substr(0, name.size()), name);
         if (match) {
             headers.erase(line, next - line);
         } else {

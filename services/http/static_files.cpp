@@ -14,8 +14,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cerrno>
+#include <optional>
 #include <random>
 #include <system_error>
 
@@ -148,49 +148,40 @@ int StaticFiles::root_for(const Request& request, std::string_view authority) co
 }
 
 Response StaticFiles::respond(const Request& request) const {
-    auto r = respond_plain(request);
+    std::optional<Target> target;
+    auto r = respond_plain(request, target);
     if (r.status >= 400) {
-        use_error_page(r, request);
+        use_error_page(r, request, target ? &*target : nullptr);
     } else {
-        add_manifest_headers(r, request);
+        add_manifest_headers(r, target ? &*target : nullptr);
     }
     return r;
 }
 
-void StaticFiles::add_manifest_headers(Response& response, const Request& request) const {
-    if (config_.headers_for.empty()) {
+void StaticFiles::add_manifest_headers(Response& response, const Target* target) const {
+    if (config_.headers_for.empty() || target == nullptr) {  // no path: OPTIONS *
         for (const auto& [name, value] : config_.headers) {
             response.add_header(name, value);
         }
         return;
-    }
-    Target target;
-    if (parse_target(request.target, target) != 0) {
-        return;  // not an answer below 400 anyway
     }
     // Collected first, so that a rule replaces the manifest's own fields and never one the
     // server set (Vary, say).
     std::vector<std::pair<std::string_view, std::string_view>> fields(config_.headers.begin(),
                                                                       config_.headers.end());
     for (const auto& rule : config_.headers_for) {
-        if (::fnmatch(rule.pattern.c_str(), target.path.c_str(), 0) != 0) {
+        if (::fnmatch(rule.pattern.c_str(), target->path.c_str(), 0) != 0) {
             continue;
         }
         // Not a structured binding: clang 14 cannot capture one in the lambda below.
         for (const auto& field : rule.fields) {
             const std::string_view name = field.first;
-            const std::string_view value = field.second;
-            const auto same = std::find_if(fields.begin(), fields.end(), [&](const auto& f) {
-                return std::equal(f.first.begin(), f.first.end(), name.begin(), name.end(),
-                                  [](char a, char b) {
-                                      return std::tolower(static_cast<unsigned char>(a)) ==
-                                             std::tolower(static_cast<unsigned char>(b));
-                                  });
-            });
+            const auto same = std::find_if(fields.begin(), fields.end(),
+                                           [&](const auto& f) { return iequals(f.first, name); });
             if (same != fields.end()) {
-                same->second = value;
+                same->second = field.second;
             } else {
-                fields.emplace_back(name, value);
+                fields.emplace_back(name, field.second);
             }
         }
     }
@@ -202,12 +193,13 @@ void StaticFiles::add_manifest_headers(Response& response, const Request& reques
 Response StaticFiles::error(int status, const Request* request) const {
     auto r = error_response(status);
     if (!config_.error_pages.empty()) {
-        use_error_page(r, request != nullptr ? *request : Request{});
+        use_error_page(r, request != nullptr ? *request : Request{}, nullptr);
     }
     return r;
 }
 
-void StaticFiles::use_error_page(Response& response, const Request& request) const {
+void StaticFiles::use_error_page(Response& response, const Request& request,
+                                 const Target* target) const {
     const auto page =
         std::find_if(config_.error_pages.begin(), config_.error_pages.end(),
                      [&](const auto& entry) { return entry.first == response.status; });
@@ -215,10 +207,13 @@ void StaticFiles::use_error_page(Response& response, const Request& request) con
         return;
     }
     // The page of the virtual host the request was for, which an absolute-form target names.
-    Target target;
-    const auto authority =
-        parse_target(request.target, target) == 0 ? target.authority : std::string();
-    auto file = open_beneath(root_for(request, authority), page->second);
+    // The target is parsed here only when the request was refused before that.
+    Target parsed;
+    if (target == nullptr && parse_target(request.target, parsed) == 0) {
+        target = &parsed;
+    }
+    auto file = open_beneath(root_for(request, target ? target->authority : std::string_view()),
+                             page->second);
     if (file.status != 0 || !S_ISREG(file.st.st_mode)) {
         return;  // the built-in page, rather than an error about the error page
     }
@@ -231,7 +226,7 @@ void StaticFiles::use_error_page(Response& response, const Request& request) con
     }
 }
 
-Response StaticFiles::respond_plain(const Request& request) const {
+Response StaticFiles::respond_plain(const Request& request, std::optional<Target>& parsed) const {
     const bool get_or_head = request.method == "GET" || request.method == "HEAD";
     if (!get_or_head && request.method != "OPTIONS") {
         auto r = error_response(is_known_method(request.method) ? 405 : 501);
@@ -245,8 +240,9 @@ Response StaticFiles::respond_plain(const Request& request) const {
         r.add_header("Allow", kAllow);
         return r;
     }
-    Target target;
+    auto& target = parsed.emplace();
     if (const int status = parse_target(request.target, target)) {
+        parsed.reset();
         return error_response(status);
     }
     if (!config_.dotfiles && hidden(target.path)) {

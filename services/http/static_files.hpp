@@ -7,8 +7,10 @@
 #include "http/mime_types.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
+#include "http/target.hpp"
 #include "http/unique_fd.hpp"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,12 +32,16 @@ public:
     Response error(int status, const Request* request) const;
 
 private:
-    Response respond_plain(const Request& request) const;
+    /// The answer without the manifest's pages and fields; `parsed` gets the request's target
+    /// once it has been parsed (it stays empty for a request refused before that).
+    Response respond_plain(const Request& request, std::optional<Target>& parsed) const;
     /// Puts the manifest's page for `response.status` in place of the built-in body, keeping
-    /// the status and the fields that belong to it (Allow, Content-Range, Location).
-    void use_error_page(Response& response, const Request& request) const;
-    /// The manifest's `headers`, and those of every `headers_for` rule the path matches.
-    void add_manifest_headers(Response& response, const Request& request) const;
+    /// the status and the fields that belong to it (Allow, Content-Range, Location). `target`
+    /// is the request's, when already parsed.
+    void use_error_page(Response& response, const Request& request, const Target* target) const;
+    /// The manifest's `headers`, and those of every `headers_for` rule the path of `target`
+    /// matches (null: no path, as for OPTIONS *).
+    void add_manifest_headers(Response& response, const Target* target) const;
     int root_for(const Request& request, std::string_view authority) const;
     Response serve_directory(const Request& request, int root, const std::string& path,
                              std::string_view query, int dir_fd) const;

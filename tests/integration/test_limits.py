@@ -124,12 +124,14 @@ class RefuseTest(unittest.TestCase):
         with tempfile.TemporaryDirectory(prefix="portd-limits-") as root:
             with open(os.path.join(root, "index.html"), "w") as f:
                 f.write("hello\n")
+            with open(os.path.join(root, "busy.txt"), "w") as f:
+                f.write("the site is busy\n")
             (port,) = free_ports(1)
             services = """
                 web:
                   module: http
                   listen: ["127.0.0.1:{port}"]
-                  options: {{ root: {root}, access_log: "off" }}
+                  options: {{ root: {root}, access_log: "off", error_pages: {{ 503: /busy.txt }} }}
                   limits: {{ connections: 1, over_limit: refuse }}
             """.format(port=port, root=root)
             with PortdProcess(services=services) as portd:
@@ -140,6 +142,9 @@ class RefuseTest(unittest.TestCase):
                     refused.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
                     answer = recv_all(refused)
                 self.assertTrue(answer.startswith(b"HTTP/1.1 503 "), answer[:80])
+                # The site's own page for 503, with the refusal's Retry-After.
+                self.assertTrue(answer.endswith(b"\r\n\r\nthe site is busy\n"), answer)
+                self.assertIn(b"\r\nRetry-After: 5\r\n", answer)
                 holder.close()
                 # The slot is free again: served, and the burst has not disabled the port.
                 deadline = time.monotonic() + 5

@@ -262,6 +262,8 @@ TEST_F(StaticFilesTest, ErrorPagesComeFromTheRequestsVirtualHost) {
     config_.error_pages = {{404, "/404.html"}};
     EXPECT_EQ(get("/nope", {{"Host", "other.example"}}).content_length(), 5u);
     EXPECT_EQ(get("/nope", {{"Host", "elsewhere"}}).content_length(), 12u);
+    // An absolute-form target names the host, whatever Host says.
+    EXPECT_EQ(get("http://other.example/nope", {{"Host", "elsewhere"}}).content_length(), 5u);
     Request partial;
     partial.headers = {{"Host", "other.example"}};
     EXPECT_EQ(files_->error(404, &partial).content_length(), 5u);
