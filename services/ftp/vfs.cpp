@@ -1,10 +1,6 @@
 #include "ftp/vfs.hpp"
 
-#include "ftp/in_root_walk.hpp"
-
 #include <fcntl.h>
-#include <linux/openat2.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,24 +17,6 @@ namespace portd::ftp {
 namespace {
 
 constexpr std::size_t kMaxPathComponents = 1024;
-
-long call_openat2(int dirfd, const char* path, int flags, mode_t mode, std::uint64_t resolve) {
-    open_how how{};
-    how.flags = static_cast<std::uint64_t>(flags) | O_CLOEXEC;
-    how.mode = (flags & (O_CREAT | O_TMPFILE)) != 0 ? mode : 0;
-    how.resolve = resolve;
-    for (int attempt = 0; attempt < 16; ++attempt) {
-        // EAGAIN: a concurrent rename raced the lookup; the kernel asks to retry.
-        const long fd = ::syscall(SYS_openat2, dirfd, path, &how, sizeof how);
-        if (fd >= 0 || errno != EAGAIN) {
-            return fd;
-        }
-    }
-    return -1;
-}
-
-// Set once openat2 has said ENOSYS: this kernel has none, and every open walks from then on.
-std::atomic<bool> openat2_missing{false};
 
 // A virtual path as openat2 wants it below the root: no leading slash, "." for the root.
 std::string relative(std::string_view path) {
@@ -167,25 +145,12 @@ int Vfs::open_root(const std::filesystem::path& directory, Vfs& out, Resolver re
 
 int Vfs::open(std::string_view path, int flags, mode_t mode, UniqueFd& out) const {
     const auto rel = relative(path);
-    long fd = -1;
-    bool walk = resolver_ == Resolver::walk || openat2_missing.load(std::memory_order_relaxed);
-    if (!walk) {
-        fd = call_openat2(root_.get(), rel.c_str(), flags, mode,
-                          RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-        if (fd < 0 && errno == ENOSYS) {
-            openat2_missing.store(true, std::memory_order_relaxed);
-        }
-        // EPERM: a system call filter that does not know openat2 (or an open the file system
-        // forbids, which the walk then refuses the same way).
-        walk = fd < 0 && (errno == ENOSYS || errno == EPERM);
-    }
-    if (walk) {
-        fd = open_in_root_walk(root_.get(), rel, flags, mode);
-    }
+    const int fd =
+        common::open_confined(root_.get(), rel, flags, mode, common::Scope::in_root, resolver_);
     if (fd < 0) {
         return errno;
     }
-    out.reset(static_cast<int>(fd));
+    out.reset(fd);
     return 0;
 }
 

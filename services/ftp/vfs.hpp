@@ -4,11 +4,12 @@
 // The jail is the kernel's: every open goes through openat2(2) with RESOLVE_IN_ROOT, so "..",
 // absolute symlinks and relative symlinks are all resolved as if the home were "/", and
 // RESOLVE_NO_MAGICLINKS refuses /proc-style links. Where openat2 is missing or filtered, the
-// same resolution is walked by hand (in_root_walk.hpp). Operations on a name (mkdir, unlink,
-// rename) open the parent directory that way and then act on one plain component with the *at()
-// calls, which never follow a symlink in the last component.
+// same resolution is walked by hand (common/confined_open.hpp). Operations on a name (mkdir,
+// unlink, rename) open the parent directory that way and then act on one plain component with the
+// *at() calls, which never follow a symlink in the last component.
 #pragma once
 
+#include "common/confined_open.hpp"
 #include "ftp/unique_fd.hpp"
 
 #include <sys/stat.h>
@@ -58,10 +59,7 @@ private:
     DIR* dir_ = nullptr;
 };
 
-enum class Resolver {
-    kernel,  // openat2(2) RESOLVE_IN_ROOT; `walk` where the kernel lacks it or refuses it
-    walk,    // open_in_root_walk() always (tests, and kernels known to lack openat2)
-};
+using common::Resolver;
 
 /// A user's jailed view of the file system. All paths are virtual (as resolve_virtual returns
 /// them). Methods return 0 or an errno value; none throws.

@@ -1,60 +1,17 @@
 #include "http/path_resolver.hpp"
 
+#include "common/confined_open.hpp"
+
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <string>
 
 namespace portd::http {
 
 namespace {
 
-constexpr int kOpenFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
-
-int openat2_beneath(int root_fd, const char* relative) {
-    open_how how{};
-    how.flags = kOpenFlags;
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-    return static_cast<int>(::syscall(SYS_openat2, root_fd, relative, &how, sizeof how));
-}
-
-/// For kernels without openat2 (before 5.6) or where a sandbox filters it: walk one component
-/// at a time and refuse every symlink. Stricter than the kernel path, never looser.
-int open_without_openat2(int root_fd, const std::string& relative) {
-    UniqueFd dir(::fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
-    if (!dir) {
-        return -1;
-    }
-    std::size_t pos = 0;
-    while (true) {
-        const auto slash = relative.find('/', pos);
-        const auto name = relative.substr(pos, slash - pos);
-        if (name == "..") {
-            errno = EXDEV;
-            return -1;
-        }
-        if (slash == std::string::npos) {
-            return ::openat(dir.get(), name.c_str(), kOpenFlags | O_NOFOLLOW);
-        }
-        const int next =
-            ::openat(dir.get(), name.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY | O_NOFOLLOW);
-        if (next < 0) {
-            struct stat st {};
-            if (errno == ENOTDIR &&
-                ::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                S_ISLNK(st.st_mode)) {
-                errno = ELOOP;  // a symlinked directory: refused, not missing
-            }
-            return -1;
-        }
-        dir.reset(next);
-        pos = slash + 1;
-    }
-}
+constexpr int kOpenFlags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
 
 }  // namespace
 
@@ -85,14 +42,8 @@ OpenedFile open_beneath(int root_fd, std::string_view path, Resolver resolver) {
     while (!path.empty() && path.back() == '/') {
         path.remove_suffix(1);
     }
-    const std::string relative = path.empty() ? std::string(".") : std::string(path);
-    int fd = -1;
-    if (resolver == Resolver::kernel) {
-        fd = openat2_beneath(root_fd, relative.c_str());
-    }
-    if (resolver == Resolver::walk || (fd < 0 && (errno == ENOSYS || errno == EPERM))) {
-        fd = open_without_openat2(root_fd, relative);
-    }
+    const int fd =
+        common::open_confined(root_fd, path, kOpenFlags, 0, common::Scope::beneath, resolver);
     if (fd < 0) {
         out.status = status_from_errno(errno);
         return out;

@@ -1,8 +1,10 @@
 // Opens a clean request path beneath a root directory, with the kernel enforcing the jail:
 // openat2(2) RESOLVE_BENEATH refuses ".." and symlinks that leave the root, and magic links,
-// without the check-then-open race of realpath() and a prefix test.
+// without the check-then-open race of realpath() and a prefix test. Where openat2 is missing or
+// filtered, the same resolution is walked by hand (common/confined_open.hpp).
 #pragma once
 
+#include "common/confined_open.hpp"
 #include "http/unique_fd.hpp"
 
 #include <sys/stat.h>
@@ -17,10 +19,7 @@ struct OpenedFile {
     struct stat st {};
 };
 
-enum class Resolver {
-    kernel,  // openat2(2) RESOLVE_BENEATH, falling back to `walk` where the kernel lacks it
-    walk,    // one component at a time with O_NOFOLLOW: every symlink is refused
-};
+using common::Resolver;
 
 /// Opens `path` (a clean path from parse_target; "/" is the root itself) read-only beneath
 /// `root_fd`. Only regular files and directories are served; anything else is 403.

@@ -1,18 +1,22 @@
-#include "ftp/in_root_walk.hpp"
+#include "common/confined_open.hpp"
 
-#include "ftp/unique_fd.hpp"
+#include "common/unique_fd.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <string>
 #include <vector>
 
-namespace portd::ftp {
+namespace portd::common {
 
 namespace {
 
@@ -21,6 +25,26 @@ constexpr int kMaxLinks = 40;
 // Directories held open at once: a client that built a tree this deep must not make one open
 // take the process's descriptors from everyone else.
 constexpr std::size_t kMaxDepth = 256;
+
+// Set once openat2 has said ENOSYS: this kernel has none, and every open walks from then on.
+std::atomic<bool> openat2_missing{false};
+
+int call_openat2(int root, std::string_view path, int flags, mode_t mode, Scope scope) {
+    open_how how{};
+    how.flags = static_cast<std::uint64_t>(flags) | O_CLOEXEC;
+    how.mode = (flags & (O_CREAT | O_TMPFILE)) != 0 ? mode : 0;
+    how.resolve =
+        (scope == Scope::beneath ? RESOLVE_BENEATH : RESOLVE_IN_ROOT) | RESOLVE_NO_MAGICLINKS;
+    const std::string terminated(path.empty() ? std::string_view(".") : path);
+    for (int attempt = 0; attempt < 16; ++attempt) {
+        // EAGAIN: a concurrent rename raced a ".." in the lookup; the kernel asks to retry.
+        const long fd = ::syscall(SYS_openat2, root, terminated.c_str(), &how, sizeof how);
+        if (fd >= 0 || errno != EAGAIN) {
+            return static_cast<int>(fd);
+        }
+    }
+    return -1;
+}
 
 /// Puts the components of `path` in front of `pending`, in order; "" and "." are dropped.
 void push_front_components(std::string_view path, std::deque<std::string>& pending) {
@@ -52,8 +76,31 @@ bool read_link(int dir, const char* name, std::string& target) {
 
 }  // namespace
 
-int open_in_root_walk(int root, std::string_view path, int flags, mode_t mode) {
+int open_confined(int root, std::string_view path, int flags, mode_t mode, Scope scope,
+                  Resolver resolver) {
+    if (resolver == Resolver::kernel && !openat2_missing.load(std::memory_order_relaxed)) {
+        const int fd = call_openat2(root, path, flags, mode, scope);
+        if (fd >= 0) {
+            return fd;
+        }
+        if (errno == ENOSYS) {
+            openat2_missing.store(true, std::memory_order_relaxed);
+        } else if (errno != EPERM) {
+            return -1;
+        }
+        // EPERM: a system call filter that does not know openat2, or an open the file system
+        // forbids, which the walk then refuses the same way. Asked again on every call.
+    }
+    return open_confined_walk(root, path, flags, mode, scope);
+}
+
+int open_confined_walk(int root, std::string_view path, int flags, mode_t mode, Scope scope) {
     const bool follow_last = (flags & O_NOFOLLOW) == 0;
+    const bool beneath = scope == Scope::beneath;
+    if (beneath && !path.empty() && path.front() == '/') {
+        errno = EXDEV;
+        return -1;
+    }
     std::vector<UniqueFd> walked;  // walked[0] is the root; back() the current directory
     walked.emplace_back(::fcntl(root, F_DUPFD_CLOEXEC, 0));
     if (!walked.back()) {
@@ -69,6 +116,10 @@ int open_in_root_walk(int root, std::string_view path, int flags, mode_t mode) {
             return false;
         }
         if (!target.empty() && target.front() == '/') {
+            if (beneath) {
+                errno = EXDEV;
+                return false;
+            }
             walked.resize(1);
         }
         push_front_components(target, pending);
@@ -80,6 +131,9 @@ int open_in_root_walk(int root, std::string_view path, int flags, mode_t mode) {
         if (name == "..") {
             if (walked.size() > 1) {
                 walked.pop_back();
+            } else if (beneath) {
+                errno = EXDEV;
+                return -1;
             }
             continue;
         }
@@ -142,4 +196,4 @@ int open_in_root_walk(int root, std::string_view path, int flags, mode_t mode) {
     return ::openat(walked.back().get(), ".", flags | O_CLOEXEC, mode);
 }
 
-}  // namespace portd::ftp
+}  // namespace portd::common
