@@ -65,16 +65,26 @@ net::awaitable<IoResult> write_all(PolledSocket& socket, std::string_view data, 
 
 net::awaitable<IoResult> send_file(PolledSocket& socket, int file_fd, std::uint64_t offset,
                                    std::uint64_t length, const std::function<void()>& progress) {
-    constexpr std::uint64_t kChunk = 1U << 30;  // sendfile moves at most ~2 GiB per call
+    // At most this much per turn of the shard, as nginx's sendfile_max_chunk: a client that
+    // reads as fast as the kernel sends never fills its socket, and would otherwise hold the
+    // shard's thread, and every other connection on it, until its whole file was sent.
+    constexpr std::uint64_t kMaxPerTurn = 2U << 20;
     auto off = static_cast<off_t>(offset);
+    std::uint64_t this_turn = 0;
     while (length > 0) {
+        if (this_turn >= kMaxPerTurn) {
+            this_turn = 0;
+            co_await net::post(socket.executor(), net::use_awaitable);  // behind the others
+        }
         if (!socket.is_open()) {
             co_return IoResult::cancelled;
         }
-        const auto n = ::sendfile(socket.fd(), file_fd, &off,
-                                  static_cast<std::size_t>(std::min(length, kChunk)));
+        const auto n =
+            ::sendfile(socket.fd(), file_fd, &off,
+                       static_cast<std::size_t>(std::min(length, kMaxPerTurn - this_turn)));
         if (n > 0) {
             length -= static_cast<std::uint64_t>(n);
+            this_turn += static_cast<std::uint64_t>(n);
             progress();
             continue;
         }
@@ -91,6 +101,7 @@ net::awaitable<IoResult> send_file(PolledSocket& socket, int file_fd, std::uint6
         if (const auto r = co_await socket.wait_writable(); r != IoResult::ok) {
             co_return r;
         }
+        this_turn = 0;  // the wait was a turn of its own
     }
     co_return IoResult::ok;
 }

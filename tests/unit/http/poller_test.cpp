@@ -1,19 +1,25 @@
 // Poller and PolledSocket on socket pairs: readiness reaches the right watcher, batches larger
 // than one epoll_wait are all handed over, a socket closed in the middle of a batch hears
 // nothing more, a shard that goes away lets go of its watchers, and a coroutine's waits end
-// with input, with cancel() and with close().
+// with input, with cancel() and with close(); a long sendfile gives the shard back between turns.
 #include "http/poller.hpp"
 #include "http/polled_socket.hpp"
 
+#include "temp_dir.hpp"
+
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -370,6 +376,44 @@ TEST(PolledSocket, ShardGoingAwayDuringAWaitLetsGo) {
     EXPECT_EQ(abandons, 1);
     EXPECT_FALSE(socket);
     EXPECT_FALSE(resumed);
+}
+
+TEST(SendFile, LetsTheShardServeOthersBetweenTurns) {
+    // A client that reads as fast as the kernel sends never fills its socket, so sendfile(2)
+    // never says EAGAIN. /dev/null is such a reader: one call would move the whole file. The
+    // send must still give way, or every other connection of the shard waits for the file.
+    portd::testing::TempDir dir;
+    const auto path = dir.path() / "big.bin";
+    constexpr std::uint64_t kSize = 64U << 20;
+    {
+        std::ofstream(path).close();
+        std::filesystem::resize_file(path, kSize);  // sparse: no disk, read as zeros
+    }
+    const int file = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(file, 0);
+    net::io_context io(1);
+    TestSocket sink(Poller::of(io.get_executor()), ::open("/dev/null", O_WRONLY | O_CLOEXEC));
+    ASSERT_TRUE(sink.is_open());
+    std::optional<IoResult> result;
+    int others_served = 0;
+    net::co_spawn(
+        io,
+        [&]() -> net::awaitable<void> { result = co_await send_file(sink, file, 0, kSize, [] {}); },
+        net::detached);
+    net::co_spawn(
+        io,
+        [&]() -> net::awaitable<void> {
+            while (!result) {  // another connection's work, one piece per turn
+                ++others_served;
+                co_await net::post(io, net::use_awaitable);
+            }
+        },
+        net::detached);
+    run_until(io, [&] { return result.has_value(); });
+    ::close(file);
+    ASSERT_TRUE(result.has_value());
+    EXPECT_EQ(*result, IoResult::ok);
+    EXPECT_GE(others_served, 16) << "64 MiB went in " << others_served << " turns";
 }
 
 }  // namespace
