@@ -124,6 +124,11 @@ net::awaitable<error_code> DataChannel::open() {
     co_return ec;
 }
 
+void DataChannel::adopt(tcp::socket socket) {
+    close();
+    socket_ = std::move(socket);
+}
+
 void DataChannel::close() {
     error_code ignored;
     acceptor_.close(ignored);
@@ -164,6 +169,11 @@ net::awaitable<TransferResult> DataChannel::send_file(int fd, off_t offset, std:
             if (const auto delay = limiter.account(static_cast<std::uint64_t>(n));
                 delay.count() > 0) {
                 co_await pause(delay);  // only a limited session pays for a coroutine frame
+            } else if (static_cast<std::uint64_t>(n) == want) {
+                // The socket took a whole chunk and may take more at once: a client that reads
+                // as fast as the kernel sends never makes sendfile wait. Let the shard's other
+                // sessions have a turn before the next, or they wait for the whole file.
+                co_await net::post(executor_, net::use_awaitable);
             }
             continue;
         }

@@ -48,6 +48,10 @@ public:
     /// bounds the wait by closing the channel.
     net::awaitable<boost::system::error_code> open();
 
+    /// Takes `socket` as the data connection, as open() would have made it: for tests that
+    /// need a connection a real peer cannot give (one that never fills, say).
+    void adopt(tcp::socket socket);
+
     /// Closes the listener and the connection and forgets PASV/PORT; pending operations end.
     void close();
 
