@@ -1,10 +1,9 @@
 // `include:` globs, resolved against the including file's directory.
 #include "diagnostics_matchers.hpp"
 #include "manifest/loader.hpp"
+#include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
-
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -17,24 +16,13 @@ using testing::has;
 
 class Include : public ::testing::Test {
 protected:
-    void SetUp() override {
-        std::string pattern = (fs::temp_directory_path() / "portd-manifest-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-        dir_ = pattern;
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
     fs::path write(const fs::path& relative, std::string_view text) {
-        const auto path = dir_ / relative;
-        fs::create_directories(path.parent_path());
-        std::ofstream(path) << text;
-        return path;
+        return temp_.write(relative, text);
     }
     std::string name(const fs::path& relative) const { return (dir_ / relative).string(); }
 
-    fs::path dir_;
+    portd::testing::TempDir temp_;
+    const fs::path dir_ = temp_.path();
 };
 
 TEST_F(Include, GlobRelativeToTheManifestInNameOrder) {

@@ -1,10 +1,11 @@
 // A reload replaces a worker when a file its configuration came from reads differently.
 #include "supervisor/config_file_state.hpp"
 
+#include "temp_dir.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -16,18 +17,12 @@ namespace fs = std::filesystem;
 
 class ConfigFileStateTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        std::string pattern = (fs::temp_directory_path() / "portd-cfs-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-        dir_ = pattern;
-    }
-    void TearDown() override { fs::remove_all(dir_); }
-
     void write(const fs::path& file, const std::string& text) {
         std::ofstream(file, std::ios::trunc) << text;
     }
 
-    fs::path dir_;
+    portd::testing::TempDir temp_;
+    const fs::path dir_ = temp_.path();
 };
 
 TEST_F(ConfigFileStateTest, AnUntouchedFileReadsTheSame) {

@@ -35,7 +35,7 @@ TEST(JournalStream, MatchesDeviceAndInode) {
 template <typename MakeStream, typename Check>
 bool in_child_with_stderr_file(MakeStream journal_stream, Check check) {
     test::TempDir dir;
-    const std::string file = dir.path() + "/stderr";
+    const std::string file = dir.path() / "stderr";
     const pid_t pid = ::fork();
     if (pid == 0) {
         const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);

@@ -36,7 +36,7 @@ protected:
     }
 
     test::TempDir dir_;
-    test::DatagramSocket socket_{dir_.path() + "/notify"};
+    test::DatagramSocket socket_{dir_.path() / "notify"};
     std::vector<std::pair<std::string, std::string>> saved_;
 };
 
