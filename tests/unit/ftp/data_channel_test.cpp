@@ -2,6 +2,7 @@
 // keep the shard's other sessions waiting for the whole file.
 #include "ftp/data_channel.hpp"
 
+#include "shard_turns.hpp"
 #include "temp_tree.hpp"
 
 #include <fcntl.h>
@@ -9,8 +10,6 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <optional>
 
 namespace portd::ftp {
@@ -20,11 +19,8 @@ TEST(FtpDataChannel, SendFileLetsTheShardServeOthersBetweenChunks) {
     // /dev/null as the data connection takes every byte at once, as a client on a fast link
     // can: sendfile(2) never says EAGAIN, so nothing but the loop itself gives the shard back.
     testing::TempTree dir;
-    const auto path = dir.path() / "big.bin";
     constexpr std::uint64_t kSize = 64U << 20;
-    std::ofstream(path).close();
-    std::filesystem::resize_file(path, kSize);  // sparse: no disk, read as zeros
-    const int file = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const int file = portd::testing::open_sparse_file(dir, kSize);
     ASSERT_GE(file, 0);
 
     net::io_context io(1);
@@ -44,15 +40,8 @@ TEST(FtpDataChannel, SendFileLetsTheShardServeOthersBetweenChunks) {
             result = co_await channel.send_file(file, 0, kSize, unlimited, [](std::size_t) {});
         },
         net::detached);
-    net::co_spawn(
-        io,
-        [&]() -> net::awaitable<void> {
-            while (!result) {  // another session's work, one piece per turn
-                ++others_served;
-                co_await net::post(io, net::use_awaitable);
-            }
-        },
-        net::detached);
+    portd::testing::count_turns_until(
+        io, [&] { return result.has_value(); }, others_served);
     io.run_for(std::chrono::seconds(10));
     ::close(file);
     ASSERT_TRUE(result.has_value());

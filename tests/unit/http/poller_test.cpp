@@ -5,6 +5,7 @@
 #include "http/poller.hpp"
 #include "http/polled_socket.hpp"
 
+#include "shard_turns.hpp"
 #include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -18,8 +19,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -383,13 +382,8 @@ TEST(SendFile, LetsTheShardServeOthersBetweenTurns) {
     // never says EAGAIN. /dev/null is such a reader: one call would move the whole file. The
     // send must still give way, or every other connection of the shard waits for the file.
     portd::testing::TempDir dir;
-    const auto path = dir.path() / "big.bin";
     constexpr std::uint64_t kSize = 64U << 20;
-    {
-        std::ofstream(path).close();
-        std::filesystem::resize_file(path, kSize);  // sparse: no disk, read as zeros
-    }
-    const int file = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const int file = portd::testing::open_sparse_file(dir, kSize);
     ASSERT_GE(file, 0);
     net::io_context io(1);
     TestSocket sink(Poller::of(io.get_executor()), ::open("/dev/null", O_WRONLY | O_CLOEXEC));
@@ -400,15 +394,8 @@ TEST(SendFile, LetsTheShardServeOthersBetweenTurns) {
         io,
         [&]() -> net::awaitable<void> { result = co_await send_file(sink, file, 0, kSize, [] {}); },
         net::detached);
-    net::co_spawn(
-        io,
-        [&]() -> net::awaitable<void> {
-            while (!result) {  // another connection's work, one piece per turn
-                ++others_served;
-                co_await net::post(io, net::use_awaitable);
-            }
-        },
-        net::detached);
+    portd::testing::count_turns_until(
+        io, [&] { return result.has_value(); }, others_served);
     run_until(io, [&] { return result.has_value(); });
     ::close(file);
     ASSERT_TRUE(result.has_value());
