@@ -56,6 +56,15 @@ def raw_status(port, data):
     return response[0]
 
 
+def write_files(root, files):
+    """Writes each of `files` (relative name: bytes) under `root`, making directories."""
+    for name, data in files.items():
+        path = os.path.join(root, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+
+
 def closed_by_peer(sock, timeout):
     """Whether the server closes `sock` within `timeout` seconds (reading and dropping data)."""
     sock.settimeout(timeout)
@@ -103,21 +112,14 @@ class HttpModuleTest(unittest.TestCase):
             "listing/a.txt": b"a" * 10,
             "listing/c.txt": b"c" * 20,
         }
-        for name, content in cls.files.items():
-            with open(os.path.join(cls.root, name), "wb") as f:
-                f.write(content)
-        with open(os.path.join(cls.root, "app.js.gz"), "wb") as f:
-            f.write(gzip.compress(cls.files["app.js"]))
-        # The server never looks inside a sibling: these stand for brotli and zstd output.
-        for suffix in ("br", "zst"):
-            with open(os.path.join(cls.root, "app.js." + suffix), "wb") as f:
-                f.write(suffix.encode() * 3)
+        write_files(cls.root, cls.files)
+        # The server never looks inside a sibling: .br and .zst stand for brotli and zstd output.
+        write_files(cls.root, {"app.js.gz": gzip.compress(cls.files["app.js"]),
+                               "app.js.br": b"br" * 3, "app.js.zst": b"zst" * 3})
         for name, mtime in (("a.txt", 3000), ("b.txt", 1000), ("c.txt", 2000)):
             os.utime(os.path.join(cls.root, "listing", name), (mtime, mtime))
-        with open(os.path.join(base, "secret.txt"), "wb") as f:
-            f.write(b"outside the root")
-        with open(os.path.join(other, "hello.txt"), "wb") as f:
-            f.write(b"other host")
+        write_files(base, {"secret.txt": b"outside the root"})
+        write_files(other, {"hello.txt": b"other host"})
         os.symlink(os.path.join(base, "secret.txt"), os.path.join(cls.root, "escape.txt"))
         os.symlink("hello.txt", os.path.join(cls.root, "link.txt"))
         os.symlink(base, os.path.join(cls.root, "updir"))  # a directory outside the root
@@ -815,11 +817,8 @@ class HttpErrorPagesAndHeadersTest(unittest.TestCase):
 
     def test_site_pages_and_headers(self):
         with tempfile.TemporaryDirectory(prefix="portd-http-") as root:
-            os.makedirs(os.path.join(root, "errors"))
-            for name, data in (("errors/404.html", self.NOT_FOUND), ("errors/400.txt", self.BAD),
-                               ("hello.txt", b"hello")):
-                with open(os.path.join(root, name), "wb") as f:
-                    f.write(data)
+            write_files(root, {"errors/404.html": self.NOT_FOUND, "errors/400.txt": self.BAD,
+                               "hello.txt": b"hello"})
             (port,) = free_ports(1)
             services = """
                 web:
@@ -909,8 +908,7 @@ class HttpMimeTypesFileTest(unittest.TestCase):
     def test_reload_replaces_the_worker_only_when_the_table_changed(self):
         with tempfile.TemporaryDirectory(prefix="portd-http-") as root, \
                 tempfile.TemporaryDirectory(prefix="portd-mime-") as conf:
-            with open(os.path.join(root, "page.portdx"), "wb") as f:
-                f.write(b"x")
+            write_files(root, {"page.portdx": b"x"})
             table = os.path.join(conf, "mime.types")
             with open(table, "w") as f:
                 f.write("# portd test\napplication/x-portd-first  portdx\n")
@@ -974,10 +972,8 @@ class HttpSendfileTest(unittest.TestCase):
     def test_file_bodies_leave_through_sendfile(self):
         with tempfile.TemporaryDirectory(prefix="portd-http-") as base:
             root = os.path.join(base, "www")
-            os.makedirs(root)
             big = os.urandom(4 * 1024 * 1024)
-            with open(os.path.join(root, "big.bin"), "wb") as f:
-                f.write(big)
+            write_files(root, {"big.bin": big})
             (port,) = free_ports(1)
             services = """
                 web:
@@ -1051,8 +1047,7 @@ class HttpDrainTest(unittest.TestCase):
         with the service.
         """
         with tempfile.TemporaryDirectory(prefix="portd-http-") as root:
-            with open(os.path.join(root, "hello.txt"), "wb") as f:
-                f.write(b"hello drain")
+            write_files(root, {"hello.txt": b"hello drain"})
             (port,) = free_ports(1)
             # Long timeouts: a prompt close below is the drain's doing, not a timeout's.
             services = """
@@ -1137,8 +1132,7 @@ class HttpDrainTest(unittest.TestCase):
     def test_drain_on_sigterm(self):
         with tempfile.TemporaryDirectory(prefix="portd-http-") as root:
             big = os.urandom(10 * 1024 * 1024)
-            with open(os.path.join(root, "big.bin"), "wb") as f:
-                f.write(big)
+            write_files(root, {"big.bin": big})
             (port,) = free_ports(1)
             services = """
                 web:
