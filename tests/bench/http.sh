@@ -296,6 +296,7 @@ for logmode in $LOGMODES; do
                 pruns+=("$(measure "$PORTD_PORT" "$case")")
             fi
             ratios+=("$(ratio "${pruns[-1]%% *}" "${nruns[-1]%% *}")")
+            echo "  log=$logmode $name pair $((pair + 1)): portd ${pruns[-1]}, nginx ${nruns[-1]}" >&2
         done
         RESULT[portd/$logmode/$name]=$(mean "${pruns[@]}")
         RESULT[nginx/$logmode/$name]=$(mean "${nruns[@]}")

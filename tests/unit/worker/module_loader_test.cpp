@@ -354,15 +354,15 @@ TEST_F(HostedModule, KeptConnectionsAreSpreadEvenlyOverTheShards) {
 // closed has reached it, including those on their way to another shard, and once the module
 // has returned from accepting each of them: the module answers one that comes later "late".
 TEST_F(HostedModule, DrainWaitsForConnectionsOnTheirWayToAnotherShard) {
-    // Each accept takes the module 3 ms, so a burst is still being accepted, and passed between
+    // Each accept takes the module 5 ms, so a burst is still being accepted, and passed between
     // shards, when drain() begins.
-    host("holds_connections", {}, 2, "{accept_delay_ms: 3}");
+    host("holds_connections", {}, 2, "{accept_delay_ms: 5}");
     // With the test's duplicate closed, connections still queued are reset when the host
     // closes its listening sockets, rather than left waiting.
     ::close(std::exchange(listener_, -1));
-    // More than the two shards take in their first batches (16 each) before drain() can
-    // reach them.
-    const auto clients = connect_clients(port_, 64, false);
+    // Far more than the two shards take in their first batches (16 each, 80 ms) before
+    // drain() can reach them.
+    const auto clients = connect_clients(port_, 96, false);
     for (int i = 0; i < 400 && host_->counters().accepted.load() < 8; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
