@@ -1,7 +1,7 @@
-// Accepts on one listening socket, on one shard, and hands each connection on right there, on
-// that shard's thread. Each shard has its own AcceptLoop (on its own duplicate of the listening
-// descriptor), so the shards take connections from the one kernel queue as they have time for
-// them. (Which shard a connection then lives on is ServiceHost's choice: see ShardLoads.)
+// Accepts on one listening socket, on one shard, and hands each connection on right there: the
+// connection lives on the shard that accepted it, with no hop between threads. Each shard has
+// its own AcceptLoop (on its own duplicate of the listening descriptor), so the shards take
+// connections from the one kernel queue as they have time for them.
 #pragma once
 
 #include <portd/net.hpp>

@@ -4,7 +4,6 @@
 #include "worker/admission.hpp"
 #include "worker/event_log.hpp"
 #include "worker/log_throttle.hpp"
-#include "worker/shard_loads.hpp"
 
 #include <portd/socket_state.hpp>
 
@@ -54,32 +53,12 @@ void set_defer_accept(int fd, bool defer, spdlog::logger& log) {
     }
 }
 
-/// An accepted descriptor not yet handed on: closed if it never is (no memory for the hand-over,
-/// or a shard stopped with the hand-over still queued).
-class OwnedFd {
-public:
-    explicit OwnedFd(int fd) : fd_(fd) {}
-    OwnedFd(OwnedFd&& other) noexcept : fd_(other.take()) {}
-    OwnedFd& operator=(OwnedFd&&) = delete;
-    ~OwnedFd() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-    }
-    int take() { return std::exchange(fd_, -1); }
-
-private:
-    int fd_;
-};
-
 }  // namespace
 
 struct ServiceHost::Gate {
-    Gate(const manifest::ServiceSpec& spec, std::size_t shards,
-         net::any_io_executor control_executor)
+    Gate(const manifest::ServiceSpec& spec, net::any_io_executor control_executor)
         : admission(spec.limits, spec.allow, spec.deny),
           throttle(kRefusalLogBurst, kRefusalLogWindow),
-          loads(shards),
           control(std::move(control_executor)) {}
 
     /// Every accept loop that paused waiting for a slot may go on (each on its own shard).
@@ -91,7 +70,6 @@ struct ServiceHost::Gate {
 
     Admission admission;
     LogThrottle throttle;
-    ShardLoads loads;  // admitted connections open, per shard
     net::any_io_executor control;
     std::shared_ptr<ServiceCounters> counters;  // the host's, for leases that outlive it
     std::vector<std::shared_ptr<AcceptLoop>> loops;
@@ -107,7 +85,7 @@ ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& mo
       counters_(std::move(counters)),
       events_(make_event_log(log_, spec_.name, spec_.module)),
       shards_(spec.threads),
-      gate_(std::make_shared<Gate>(spec_, shards_.size(), control_)) {
+      gate_(std::make_shared<Gate>(spec_, control_)) {
     gate_->counters = counters_;
     ServiceContext context;
     context.name = spec_.name;
@@ -144,10 +122,14 @@ ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& mo
         };
     }
     // One accept loop per listening socket and shard, each on its own duplicate of the
-    // descriptor: a shard with time for a connection takes it, and keeps it unless it holds
-    // clearly more than another (on_accept). drain() relies on the order: listener by listener,
-    // shards in order within each.
+    // descriptor: a connection is accepted by the shard it will live on. drain() relies on the
+    // order: listener by listener, shards in order within each.
     takes_descriptors_ = service_->takes_descriptors();
+    const AcceptLoop::Handler handler = [this](int fd, const net::any_io_executor& shard,
+                                               const tcp::endpoint& peer,
+                                               const tcp::endpoint& local) {
+        on_accept(fd, shard, peer, local);
+    };
     const bool defer_accept = service_->client_speaks_first();
     for (std::size_t i = 0; i < listen_fds.size(); ++i) {
         set_defer_accept(listen_fds[i], defer_accept, *log_);
@@ -164,13 +146,8 @@ ServiceHost::ServiceHost(const manifest::ServiceSpec& spec, const ModuleInfo& mo
                                             "duplicating a listening socket");
                 }
             }
-            AcceptLoop::Handler handler = [this, shard](int accepted, const net::any_io_executor&,
-                                                        const tcp::endpoint& peer,
-                                                        const tcp::endpoint& local) {
-                on_accept(accepted, shard, peer, local);
-            };
-            gate_->loops.push_back(std::make_shared<AcceptLoop>(
-                shards_.shard(shard).get_executor(), fd, std::move(handler), log_, pause));
+            gate_->loops.push_back(std::make_shared<AcceptLoop>(shards_.shard(shard).get_executor(),
+                                                                fd, handler, log_, pause));
         }
     }
 }
@@ -206,10 +183,18 @@ std::optional<tcp::socket> ServiceHost::wrap(int fd, const net::any_io_executor&
     return socket;
 }
 
-void ServiceHost::on_accept(int fd, std::size_t accepted_on, const tcp::endpoint& peer,
+void ServiceHost::on_accept(int fd, const net::any_io_executor& shard, const tcp::endpoint& peer,
                             const tcp::endpoint& local) {
     // Until the descriptor is handed on, an exception below (no memory) must not leak it.
-    OwnedFd owned(fd);
+    struct CloseUnlessTaken {
+        int fd;
+        ~CloseUnlessTaken() {
+            if (fd >= 0) {
+                ::close(fd);
+            }
+        }
+        int take() { return std::exchange(fd, -1); }
+    } owned{fd};
     const auto now = Admission::Clock::now();
     const auto decision = gate_->admission.admit(peer.address(), now);
     if (decision.verdict != Verdict::admit) {
@@ -229,8 +214,7 @@ void ServiceHost::on_accept(int fd, std::size_t accepted_on, const tcp::endpoint
         if (decision.verdict == Verdict::deny) {
             return;  // closed without one byte to a peer the lists exclude
         }
-        // A refusal is one short reply: it stays where it was accepted.
-        if (auto socket = wrap(owned.take(), shards_.shard(accepted_on).get_executor(), peer)) {
+        if (auto socket = wrap(owned.take(), shard, peer)) {
             hand_over(Connection{std::move(*socket), peer, local, ConnectionLease()},
                       std::string(to_string(decision.reason)));
         }
@@ -241,47 +225,31 @@ void ServiceHost::on_accept(int fd, std::size_t accepted_on, const tcp::endpoint
     if (log_->should_log(spdlog::level::debug)) {
         events_->event(spdlog::level::debug, "accept", peer, local, "admitted");
     }
-    const auto home = gate_->loads.place(accepted_on);
-    gate_->loads.opened(home);
     // The lease's deleter runs on whichever thread drops the connection. It captures no more
     // than it needs: every open connection holds one.
-    auto token =
-        std::shared_ptr<void>(nullptr, [gate = gate_, home, address = peer.address()](void*) {
-            gate->loads.closed(home);
-            gate->counters->open.fetch_sub(1, std::memory_order_relaxed);
-            if (gate->admission.release(address)) {
-                net::post(gate->control, [gate] { gate->resume_all(); });
-            }
-        });
-    ConnectionLease lease(std::move(token));
-    if (home == accepted_on) {
-        settle(owned.take(), home, peer, local, std::move(lease));
-        return;
-    }
-    // One hop to the shard it will live on; drain() waits for hops under way.
-    net::post(shards_.shard(home),
-              [this, fd = std::move(owned), home, peer, local, lease = std::move(lease)]() mutable {
-                  settle(fd.take(), home, peer, local, std::move(lease));
-              });
-}
-
-void ServiceHost::settle(int fd, std::size_t shard, const tcp::endpoint& peer,
-                         const tcp::endpoint& local, ConnectionLease lease) {
-    const auto executor = shards_.shard(shard).get_executor();
+    auto token = std::shared_ptr<void>(nullptr, [gate = gate_, address = peer.address()](void*) {
+        gate->counters->open.fetch_sub(1, std::memory_order_relaxed);
+        if (gate->admission.release(address)) {
+            net::post(gate->control, [gate] { gate->resume_all(); });
+        }
+    });
     if (takes_descriptors_) {
         // Straight on, as a descriptor: the module registers it with its own epoll set, and
         // registering it with Asio's too would cost two system calls for nothing.
-        service_->accept_descriptor(
-            DescriptorConnection{fd, executor, peer, local, std::move(lease)});
+        service_->accept_descriptor(DescriptorConnection{owned.take(), shard, peer, local,
+                                                         ConnectionLease(std::move(token))});
         return;
     }
-    if (auto socket = wrap(fd, executor, peer)) {
-        hand_over(Connection{std::move(*socket), peer, local, std::move(lease)}, std::nullopt);
+    if (auto socket = wrap(owned.take(), shard, peer)) {
+        hand_over(Connection{std::move(*socket), peer, local, ConnectionLease(std::move(token))},
+                  std::nullopt);
     }
 }
 
 void ServiceHost::hand_over(Connection connection, std::optional<std::string> refusal) {
-    // Called on the connection's own shard: from here on only that thread touches it.
+    // Called on the connection's own shard (the one that accepted it): from here on only that
+    // thread touches it. A direct call, so that drain()'s pass through the shard's queue comes
+    // after every connection accepted before the listening socket closed.
     if (refusal) {
         service_->refuse(std::move(connection), *refusal);
     } else {
@@ -301,63 +269,34 @@ void ServiceHost::drain(std::function<void()> done) {
         return;
     }
     draining_ = true;
-    // The module is told to drain only once every connection accepted before the listening
-    // sockets closed has reached it; otherwise it could finish "with no connections" and the
-    // worker would exit with one in flight. Two rounds through the shards:
-    // 1. each shard closes its listening sockets. Every connection it accepted before that has
-    //    reached the module (a direct call) or is queued for its hop to another shard;
-    // 2. once all have, each shard passes through its queue, behind every such hop, and then
-    //    once more, behind whatever the module posted for the connections it was handed.
-    auto tell_module = [this, done = std::move(done)]() mutable {
+    // Each shard closes its listening sockets (every connection it accepted before that has
+    // reached the module: the hand-over is a direct call), then passes once more through its
+    // queue, behind whatever the module posted for those connections. The module is told to
+    // drain only after every shard has done so; otherwise it could finish "with no
+    // connections" and the worker would exit with one in flight.
+    auto remaining = std::make_shared<std::size_t>(shards_.size());
+    auto ready = std::make_shared<std::function<void()>>([this, done = std::move(done)]() mutable {
         service_->drain([control = control_, done = std::move(done)]() mutable {
             net::post(control, std::move(done));
         });
-    };
-    auto second_round = [this, tell_module = std::move(tell_module)]() mutable {
-        on_each_shard([](std::size_t) {}, 1, std::move(tell_module));
-    };
-    on_each_shard(
-        [this](std::size_t shard) {
+    });
+    for (std::size_t shard = 0; shard < shards_.size(); ++shard) {
+        auto& context = shards_.shard(shard);
+        net::post(context, [this, shard, &context, control = control_, remaining, ready] {
             // The constructor adds loops listener by listener, one per shard in shard order:
             // this shard's loops are every shards_.size()-th from index `shard`.
             for (std::size_t i = shard; i < gate_->loops.size(); i += shards_.size()) {
                 gate_->loops[i]->stop();
             }
-        },
-        0, std::move(second_round));
-}
-
-void ServiceHost::on_each_shard(std::function<void(std::size_t)> step, int passes,
-                                std::function<void()> then) {
-    struct Round {
-        std::function<void(std::size_t)> step;
-        std::function<void()> then;
-        std::size_t remaining;  // touched on the control executor only
-    };
-    auto round = std::make_shared<Round>(Round{std::move(step), std::move(then), shards_.size()});
-    for (std::size_t shard = 0; shard < shards_.size(); ++shard) {
-        auto& context = shards_.shard(shard);
-        net::post(context, [this, shard, &context, passes, round] {
-            round->step(shard);
-            pass_through(context, passes, [control = control_, round] {
-                net::post(control, [round] {
-                    if (--round->remaining == 0) {
-                        round->then();
+            net::post(context, [control, remaining, ready] {
+                net::post(control, [remaining, ready] {
+                    if (--*remaining == 0) {
+                        (*ready)();
                     }
                 });
             });
         });
     }
-}
-
-void ServiceHost::pass_through(net::io_context& context, int passes, std::function<void()> then) {
-    if (passes == 0) {
-        then();
-        return;
-    }
-    net::post(context, [this, &context, passes, then = std::move(then)]() mutable {
-        pass_through(context, passes - 1, std::move(then));
-    });
 }
 
 void ServiceHost::stop() {

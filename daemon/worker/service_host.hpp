@@ -62,20 +62,10 @@ private:
     // host's last handler on a shard, so it holds this, never the host.
     struct Gate;
 
-    /// On the shard that accepted `fd`: admits or refuses it, and settles it on the shard it
-    /// will live on (ShardLoads::place), that one or another.
-    void on_accept(int fd, std::size_t accepted_on, const tcp::endpoint& peer,
+    void on_accept(int fd, const net::any_io_executor& shard, const tcp::endpoint& peer,
                    const tcp::endpoint& local);
-    /// On `shard`: hands an admitted connection to the module, as a socket or a descriptor.
-    void settle(int fd, std::size_t shard, const tcp::endpoint& peer, const tcp::endpoint& local,
-                ConnectionLease lease);
     /// Runs `f(loop)` on each accept loop's shard.
     void on_each_loop(std::function<void(AcceptLoop&)> f);
-    /// Runs `step(shard)` on each shard, then passes `passes` more times through that shard's
-    /// queue; `then` runs on the control executor once every shard is through.
-    void on_each_shard(std::function<void(std::size_t)> step, int passes,
-                       std::function<void()> then);
-    void pass_through(net::io_context& context, int passes, std::function<void()> then);
     void hand_over(Connection connection, std::optional<std::string> refusal);
     /// The descriptor as an Asio socket on `shard` (for accept() and refuse()); closes it and
     /// returns nullopt when Asio cannot take it.
