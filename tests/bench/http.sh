@@ -7,7 +7,9 @@
 # default 3), THREADS (wrk threads, default: cores),
 # NO_INSTALL=1 to refuse installing nginx and wrk with apt-get, ONLY (a case name such as
 # 1k-c1 or close-c50, or "memory": run just that and leave RESULTS.md alone), LOG (with ONLY:
-# "off", the default, "on", or "off on").
+# "off", the default, "on", or "off on"). PIN=1: each server gets CPU 0 alone (portd threads 1,
+# nginx worker_processes 1) and wrk the other CPUs, so that the figures say what each server
+# does with one core, free of wrk competing for it; the table then goes into its own section.
 #
 # Runs, each for portd and nginx (both up at once, measured alternately: portd, nginx, nginx,
 # portd, portd, nginx, and averaged), with the access log off and then on:
@@ -25,7 +27,20 @@ BUILD=$(cd "${1:-$REPO/build}" && pwd)
 DURATION=${DURATION:-10s}
 PAIRS=${PAIRS:-3}
 CORES=$(nproc)
-THREADS=${THREADS:-$CORES}
+if [[ -n "${PIN:-}" ]]; then
+    ((CORES >= 2)) || { echo "PIN=1 needs two CPUs" >&2; exit 1; }
+    SERVER_THREADS=1
+    THREADS=${THREADS:-$((CORES - 1))}
+    ON_SERVER_CPU=(taskset -c 0)
+    ON_CLIENT_CPUS=(taskset -c "1-$((CORES - 1))")
+    SECTION=http-pinned
+else
+    SERVER_THREADS=$CORES
+    THREADS=${THREADS:-$CORES}
+    ON_SERVER_CPU=()
+    ON_CLIENT_CPUS=()
+    SECTION=http
+fi
 PORTD="$BUILD/daemon/portd"
 MODULES="$BUILD/modules"
 RESULTS="$REPO/tests/bench/RESULTS.md"
@@ -81,12 +96,12 @@ services:
   web:
     module: http
     listen: ["127.0.0.1:$PORTD_PORT"]
-    threads: $CORES
+    threads: $SERVER_THREADS
     options:
       root: $WORK/www
       access_log: "$1"
 EOF
-    "$PORTD" --foreground -c "$WORK/portd.yaml" 2>"$WORK/portd.err" &
+    "${ON_SERVER_CPU[@]}" "$PORTD" --foreground -c "$WORK/portd.yaml" 2>"$WORK/portd.err" &
     PORTD_PID=$!
     PIDS+=("$PORTD_PID")
     wait_port "$PORTD_PORT"
@@ -97,7 +112,7 @@ start_nginx() {  # $1 = access log: "off" or a file
     local log="off"
     [[ "$1" == off ]] || log="$1 combined"
     cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes $CORES;
+worker_processes $SERVER_THREADS;
 daemon off;
 pid $WORK/nginx/nginx.pid;
 error_log $WORK/nginx/error.log warn;
@@ -122,7 +137,7 @@ http {
     }
 }
 EOF
-    "$NGINX" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" &
+    "${ON_SERVER_CPU[@]}" "$NGINX" -c "$WORK/nginx/nginx.conf" -e "$WORK/nginx/error.log" &
     NGINX_PID=$!
     PIDS+=("$NGINX_PID")
     wait_port "$NGINX_PORT"
@@ -140,7 +155,7 @@ run_wrk() {  # port path connections [extra wrk args...]
     local threads=$THREADS
     ((threads > conns)) && threads=$conns
     local out
-    out=$(timeout 120 wrk -t "$threads" -c "$conns" -d "$DURATION" --latency "$@" \
+    out=$(timeout 120 "${ON_CLIENT_CPUS[@]}" wrk -t "$threads" -c "$conns" -d "$DURATION" --latency "$@" \
         "http://127.0.0.1:$port$path" 2>&1)
     if grep -q "Non-2xx" <<<"$out"; then
         echo "non-2xx answers from port $port for $path:" >&2
@@ -314,13 +329,22 @@ done
 [[ -z "$ONLY" ]] || exit 0
 
 {
-    echo "<!-- http:begin -->"
-    echo "## HTTP (portd http module vs nginx)"
+    echo "<!-- $SECTION:begin -->"
+    if [[ -n "${PIN:-}" ]]; then
+        echo "## HTTP, one core each (portd http module vs nginx, PIN=1)"
+    else
+        echo "## HTTP (portd http module vs nginx)"
+    fi
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$REPO" rev-parse --short HEAD)," \
          "$CORES cores, wrk ${DURATION} per run, threads $THREADS; nginx $("$NGINX" -v 2>&1 | sed 's/.*\///')" \
-         "with worker_processes $CORES, sendfile on, tcp_nopush on, listen ... deferred" \
-         "(TCP_DEFER_ACCEPT, as portd's HTTP listeners); portd threads $CORES."
+         "with worker_processes $SERVER_THREADS, sendfile on, tcp_nopush on, listen ... deferred" \
+         "(TCP_DEFER_ACCEPT, as portd's HTTP listeners); portd threads $SERVER_THREADS."
+    if [[ -n "${PIN:-}" ]]; then
+        echo
+        echo "Both servers run on CPU 0 only, wrk on CPUs 1-$((CORES - 1)) only (PIN=1): each" \
+             "server has one core to itself, and wrk does not compete with it for that core."
+    fi
     echo
     echo "Each figure is the mean of $PAIRS ${DURATION} runs, the two servers taking turns to go first" \
          "(portd, nginx, nginx, portd, ...); \"ratio per pair\" is the lowest and highest of the" \
@@ -347,15 +371,15 @@ done
          "after a warm-up of 20 connections, over 1000): portd ${RESULT[portd/perconn]} KiB, nginx ${RESULT[nginx/perconn]} KiB" \
          "(ratio $(ratio "${RESULT[portd/perconn]}" "${RESULT[nginx/perconn]}"))."
     echo "Targets: req/s ratio >= 1.0, p99 ratio <= 1.2, memory per idle connection ratio <= 1.0."
-    echo "<!-- http:end -->"
+    echo "<!-- $SECTION:end -->"
 } >"$WORK/section.md"
 
 touch "$RESULTS"
-python3 - "$RESULTS" "$WORK/section.md" <<'EOF'
+python3 - "$RESULTS" "$WORK/section.md" "$SECTION" <<'EOF'
 import re, sys
-path, section = sys.argv[1], open(sys.argv[2]).read().rstrip("\n")
+path, section, name = sys.argv[1], open(sys.argv[2]).read().rstrip("\n"), sys.argv[3]
 text = open(path).read()
-pattern = re.compile(r"<!-- http:begin -->.*?<!-- http:end -->", re.S)
+pattern = re.compile(rf"<!-- {name}:begin -->.*?<!-- {name}:end -->", re.S)
 if pattern.search(text):
     text = pattern.sub(lambda m: section, text)
 else:
