@@ -12,7 +12,7 @@
 # does with one core, free of wrk competing for it; the table then goes into its own section.
 #
 # Runs, each for portd and nginx (both up at once, measured alternately: portd, nginx, nginx,
-# portd, portd, nginx, and averaged), with the access log off and then on:
+# portd, portd, nginx; the median of the runs), with the access log off and then on:
 #   1 KiB file, keep-alive, 1 / 50 / 500 connections;  10 MiB file, keep-alive, 50 connections;
 #   1 KiB file with "Connection: close" (connection churn), 50 connections;
 # before those, peak RSS with 1000 idle keep-alive connections, and the memory each idle
@@ -148,7 +148,7 @@ stop_pid() {
     wait "$1" 2>/dev/null || true
 }
 
-# wrk → "requests/s p99_ms"
+# wrk → "requests/s p99_ms requests"
 run_wrk() {  # port path connections [extra wrk args...]
     local port=$1 path=$2 conns=$3
     shift 3
@@ -161,10 +161,11 @@ run_wrk() {  # port path connections [extra wrk args...]
         echo "non-2xx answers from port $port for $path:" >&2
         grep "Non-2xx" <<<"$out" >&2
     fi
-    local rps p99
+    local rps p99 requests
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    requests=$(awk '$2 == "requests" && $3 == "in" {print $1}' <<<"$out")
     p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' <<<"$out")
-    echo "${rps:-0} ${p99:-0}"
+    echo "${rps:-0} ${p99:-0} ${requests:-0}"
 }
 
 descendants() {  # pid → pid and all its descendants
@@ -178,6 +179,18 @@ tree_kib() {  # field (VmHWM: peak, VmRSS: now) pid → its sum over the process
     for pid in $(descendants "$2"); do
         v=$(awk -v f="$1:" '$1 == f {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
         total=$((total + ${v:-0}))
+    done
+    echo "$total"
+}
+
+CLK_TCK=$(getconf CLK_TCK)
+tree_cpu_ticks() {  # pid → user and system CPU time of it and its descendants, in clock ticks
+    local total=0 stat fields
+    for pid in $(descendants "$1"); do
+        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
+        # After the command name, which may hold spaces: utime and stime are the 12th and 13th.
+        read -r -a fields <<<"${stat##*) }"
+        total=$((total + fields[11] + fields[12]))
     done
     echo "$total"
 }
@@ -219,19 +232,33 @@ declare -A RESULT
 CASES=("1k-c1:/1k.bin:1" "1k-c50:/1k.bin:50" "1k-c500:/1k.bin:500" "10m-c50:/10m.bin:50"
        "close-c50:/1k.bin:50:close")
 
-measure() {  # port case → "rps p99"
-    IFS=: read -r _ path conns mode <<<"$2"
+measure() {  # port pid case → "rps p99 cpu_us_per_request"
+    # The server's CPU time (user and system, every process of it) per request: on rows where
+    # the client or the kernel's loopback path sets the pace, req/s is the same for both
+    # servers, and this says which of them did the work for less.
+    local before after result
+    before=$(tree_cpu_ticks "$2")
+    IFS=: read -r _ path conns mode <<<"$3"
     if [[ "${mode:-}" == close ]]; then
-        run_wrk "$1" "$path" "$conns" -H "Connection: close"
+        result=$(run_wrk "$1" "$path" "$conns" -H "Connection: close")
     else
-        run_wrk "$1" "$path" "$conns"
+        result=$(run_wrk "$1" "$path" "$conns")
     fi
+    after=$(tree_cpu_ticks "$2")
+    read -r rps p99 requests <<<"$result"
+    echo "$rps $p99 $(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$requests" \
+        'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print 0 }')"
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
-mean() {  # "rps p99"... → the mean of each column
-    printf '%s\n' "$@" | awk '{ r += $1; p += $2; n++ } END { printf "%.2f %.2f", r / n, p / n }'
+median_columns() {  # "rps p99 cpu"... → the median of each column
+    local column out=""
+    for column in 1 2 3; do
+        out+="$(printf '%s\n' "$@" | awk -v c="$column" '{ print $c }' | sort -g |
+            awk '{ v[NR] = $1 } END { printf "%.2f", v[int((NR + 1) / 2)] }') "
+    done
+    echo "${out% }"
 }
 
 ONLY=${ONLY:-}
@@ -304,18 +331,18 @@ for logmode in $LOGMODES; do
         ratios=()
         for ((pair = 0; pair < PAIRS; pair++)); do
             if ((pair % 2 == 0)); then
-                pruns+=("$(measure "$PORTD_PORT" "$case")")
-                nruns+=("$(measure "$NGINX_PORT" "$case")")
+                pruns+=("$(measure "$PORTD_PORT" "$PORTD_PID" "$case")")
+                nruns+=("$(measure "$NGINX_PORT" "$NGINX_PID" "$case")")
             else
-                nruns+=("$(measure "$NGINX_PORT" "$case")")
-                pruns+=("$(measure "$PORTD_PORT" "$case")")
+                nruns+=("$(measure "$NGINX_PORT" "$NGINX_PID" "$case")")
+                pruns+=("$(measure "$PORTD_PORT" "$PORTD_PID" "$case")")
             fi
             ratios+=("$(ratio "${pruns[-1]%% *}" "${nruns[-1]%% *}")")
             echo "  log=$logmode $name pair $((pair + 1)): portd ${pruns[-1]}, nginx ${nruns[-1]}" >&2
         done
-        RESULT[portd/$logmode/$name]=$(mean "${pruns[@]}")
-        RESULT[nginx/$logmode/$name]=$(mean "${nruns[@]}")
-        # How far one pair's ratio strays: a mean ratio near 1.0 inside a wide range is noise.
+        RESULT[portd/$logmode/$name]=$(median_columns "${pruns[@]}")
+        RESULT[nginx/$logmode/$name]=$(median_columns "${nruns[@]}")
+        # How far one pair's ratio strays: a ratio near 1.0 inside a wide range is noise.
         RESULT[range/$logmode/$name]=$(printf '%s\n' "${ratios[@]}" | sort -n |
             awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s to %s", lo, hi }')
         echo "log=$logmode $name: portd ${RESULT[portd/$logmode/$name]}, nginx ${RESULT[nginx/$logmode/$name]}," \
@@ -346,20 +373,22 @@ done
              "server has one core to itself, and wrk does not compete with it for that core."
     fi
     echo
-    echo "Each figure is the mean of $PAIRS ${DURATION} runs, the two servers taking turns to go first" \
-         "(portd, nginx, nginx, portd, ...); \"ratio per pair\" is the lowest and highest of the" \
-         "$PAIRS req/s ratios of one portd run to the nginx run beside it."
+    echo "Each figure is the median of $PAIRS ${DURATION} runs, the two servers taking turns to go" \
+         "first (portd, nginx, nginx, portd, ...); \"ratio per pair\" is the lowest and highest of" \
+         "the $PAIRS req/s ratios of one portd run to the nginx run beside it. \"CPU µs/req\" is" \
+         "the server's CPU time (user and system, all its processes) over the requests it answered" \
+         "in the run."
     echo "Load average before: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg) (with other work" \
          "on the machine, figures drift by tens of percent between runs)."
     echo
-    echo "| run | log | portd req/s | nginx req/s | req/s ratio | ratio per pair | portd p99 ms | nginx p99 ms | p99 ratio |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| run | log | portd req/s | nginx req/s | req/s ratio | ratio per pair | portd p99 ms | nginx p99 ms | p99 ratio | portd CPU µs/req | nginx CPU µs/req | CPU ratio |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for logmode in off on; do
         for case in "${CASES[@]}"; do
             name=${case%%:*}
-            read -r prps pp99 <<<"${RESULT[portd/$logmode/$name]}"
-            read -r nrps np99 <<<"${RESULT[nginx/$logmode/$name]}"
-            echo "| $name | $logmode | $prps | $nrps | $(ratio "$prps" "$nrps") | ${RESULT[range/$logmode/$name]} | $pp99 | $np99 | $(ratio "$pp99" "$np99") |"
+            read -r prps pp99 pcpu <<<"${RESULT[portd/$logmode/$name]}"
+            read -r nrps np99 ncpu <<<"${RESULT[nginx/$logmode/$name]}"
+            echo "| $name | $logmode | $prps | $nrps | $(ratio "$prps" "$nrps") | ${RESULT[range/$logmode/$name]} | $pp99 | $np99 | $(ratio "$pp99" "$np99") | $pcpu | $ncpu | $(ratio "$pcpu" "$ncpu") |"
         done
     done
     echo
@@ -370,7 +399,8 @@ done
     echo "Memory per idle keep-alive connection (resident while 1000 are held, minus resident" \
          "after a warm-up of 20 connections, over 1000): portd ${RESULT[portd/perconn]} KiB, nginx ${RESULT[nginx/perconn]} KiB" \
          "(ratio $(ratio "${RESULT[portd/perconn]}" "${RESULT[nginx/perconn]}"))."
-    echo "Targets: req/s ratio >= 1.0, p99 ratio <= 1.2, memory per idle connection ratio <= 1.0."
+    echo "Targets: req/s ratio >= 1.0, p99 ratio <= 1.2, memory per idle connection ratio <= 1.0" \
+         "(the CPU column has no target: it shows who did the work for less where req/s is equal)."
     echo "<!-- $SECTION:end -->"
 } >"$WORK/section.md"
 
