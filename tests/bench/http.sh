@@ -252,11 +252,13 @@ measure() {  # port pid case → "rps p99 cpu_us_per_request"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
 median_columns() {  # "rps p99 cpu"... → the median of each column
     local column out=""
     for column in 1 2 3; do
-        out+="$(printf '%s\n' "$@" | awk -v c="$column" '{ print $c }' | sort -g |
-            awk '{ v[NR] = $1 } END { printf "%.2f", v[int((NR + 1) / 2)] }') "
+        # shellcheck disable=SC2046 # one number per word
+        out+="$(printf '%.2f' "$(median $(printf '%s\n' "$@" | awk -v c="$column" '{ print $c }'))") "
     done
     echo "${out% }"
 }
@@ -267,7 +269,6 @@ ONLY=${ONLY:-}
 # held. A single measurement moves by a fifth between runs (page granularity, what the allocators
 # happen to touch), so each server is started MEMORY_ROUNDS times and the median is kept.
 MEMORY_ROUNDS=${MEMORY_ROUNDS:-3}
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 measure_idle() {  # port pid → "peak_kib per_connection_kib"
     local before held
     # A few connections first, so that what every connection needs once (code paged in, each
