@@ -1,5 +1,7 @@
 #include "http/request_parser.hpp"
 
+#include "http/host_syntax.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -102,6 +104,21 @@ void RequestParser::reset() {
     header_bytes_ = 0;
     empty_lines_ = 0;
     started_ = false;
+    method_ended_ = false;
+}
+
+bool RequestParser::method_so_far_valid(std::string_view more) {
+    // Only the bytes that arrived since the last look are read, so a line fed byte by byte
+    // costs no more than one fed whole.
+    for (std::size_t i = 0; i < more.size() && !method_ended_; ++i) {
+        const char c = more[i];
+        if (c == ' ') {
+            method_ended_ = true;
+        } else if (!is_tchar(c) && !(c == '\r' && i + 1 == more.size())) {
+            return false;  // a CR may be the first half of a line's end, anything else is not
+        }
+    }
+    return true;
 }
 
 ParseResult RequestParser::bad(int status, std::size_t consumed) {
@@ -134,6 +151,9 @@ ParseResult RequestParser::parse(Request& request, std::string_view data) {
             }
         }
         if (lf == std::string_view::npos) {
+            if (stage_ == Stage::request_line && !method_so_far_valid(rest)) {
+                return bad(400, pos + take);
+            }
             line_.append(rest);
             return {ParseState::need_more, 0, data.size()};
         }
@@ -147,6 +167,7 @@ ParseResult RequestParser::parse(Request& request, std::string_view data) {
         }
         const int status = on_line(request, line);
         line_.clear();
+        method_ended_ = false;
         if (status != 0) {
             return bad(status, pos);
         }
@@ -238,11 +259,8 @@ int RequestParser::finish(Request& request) {
     if (hosts > 1 || (hosts == 0 && request.is_http11())) {
         return 400;  // RFC 9112 §3.2
     }
-    if (hosts == 1) {
-        const auto host = *request.header("host");
-        if (host.find_first_of("/\\ \t") != std::string_view::npos) {
-            return 400;
-        }
+    if (hosts == 1 && !valid_host(*request.header("host"))) {
+        return 400;
     }
     const bool has_length = request.count("content-length") > 0;
     if (request.count("transfer-encoding") > 0) {

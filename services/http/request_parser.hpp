@@ -49,6 +49,10 @@ private:
     int request_line(Request& request, std::string_view line);
     int header_line(Request& request, std::string_view line);
     int finish(Request& request);
+    /// Reads `more`, the next bytes of a request line still without its end: false when they
+    /// show that its method is no token (TLS, or any binary protocol, sent to this port). The
+    /// answer is then 400 at once, not a 408 after the header timeout.
+    bool method_so_far_valid(std::string_view more);
 
     ParserLimits limits_;
     Stage stage_ = Stage::request_line;
@@ -56,6 +60,7 @@ private:
     std::size_t header_bytes_ = 0;
     std::size_t empty_lines_ = 0;
     bool started_ = false;
+    bool method_ended_ = false;  // the request line read so far has its space after the method
 };
 
 /// Decodes (and discards) a chunked body, RFC 9112 §7.1: chunk sizes, extensions, trailers.

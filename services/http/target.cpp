@@ -1,5 +1,7 @@
 #include "http/target.hpp"
 
+#include "http/host_syntax.hpp"
+
 #include <vector>
 
 namespace portd::http {
@@ -58,6 +60,10 @@ int parse_target(std::string_view raw, Target& out) {
                                                        : slash - authority));
         raw = slash == std::string_view::npos ? std::string_view("/") : raw.substr(slash);
         if (raw.front() == '?') {
+            return 400;
+        }
+        // An http(s) URI needs a host (RFC 9110 §4.2.1), and no userinfo (§4.2.4).
+        if (!valid_host(out.authority) || out.authority.empty() || out.authority.front() == ':') {
             return 400;
         }
     }

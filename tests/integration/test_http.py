@@ -329,6 +329,34 @@ class HttpModuleTest(unittest.TestCase):
         self.assertIn(b"Connection: close", data)
         self.assertEqual(data.count(b"HTTP/1.1 "), 1)
 
+    def test_tls_handshake_on_the_plain_port_gets_400_at_once(self):
+        # A TLS ClientHello has no line end for the parser to wait for: its first byte is no
+        # method, and the answer comes at once rather than as a 408 after the header timeout.
+        hello = bytes.fromhex("16030100c4010000c00303") + os.urandom(32) + b"\x00\x00\x02\x13\x01"
+        with connect(self.port) as s:
+            start = time.monotonic()
+            s.sendall(hello)
+            s.settimeout(HEADER_TIMEOUT + 5)
+            data = recv_all(s)
+            elapsed = time.monotonic() - start
+        self.assertTrue(data.startswith(b"HTTP/1.1 400 "), data[:40])
+        self.assertIn(b"Connection: close", data)
+        self.assertLess(elapsed, HEADER_TIMEOUT / 2)
+
+    def test_invalid_host_values_get_400(self):
+        p = self.port
+        for host in (b"[::1", b"user@t", b"t:http", b"t]"):
+            with self.subTest(host=host):
+                self.assertEqual(raw_status(p, b"GET /hello.txt HTTP/1.1\r\nHost: " + host +
+                                           b"\r\n\r\n"), 400)
+        self.assertEqual(raw_status(p, b"GET http://user@t/hello.txt HTTP/1.1\r\nHost: t\r\n\r\n"),
+                         400)
+        # The valid forms beside them are served.
+        for host in (b"[::1]:80", b"t:", b"T.example."):
+            with self.subTest(host=host):
+                self.assertEqual(raw_status(p, b"GET /hello.txt HTTP/1.1\r\nHost: " + host +
+                                           b"\r\nConnection: close\r\n\r\n"), 200)
+
     def test_conditionals(self):
         _, headers, _ = self.get("/hello.txt")
         etag, modified = headers["etag"], headers["last-modified"]

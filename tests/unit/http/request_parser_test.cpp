@@ -147,6 +147,46 @@ TEST(RequestParser, HostRules) {
     EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"), 400);
     EXPECT_EQ(both("GET / HTTP/1.0\r\n\r\n").state, ParseState::good);
     EXPECT_EQ(both("GET / HTTP/1.1\r\nHost:\r\n\r\n").state, ParseState::good);
+    // An invalid value is a 400 too (RFC 9112 §3.2); host_syntax_test has the whole grammar.
+    EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: [::1\r\n\r\n"), 400);
+    EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: user@a\r\n\r\n"), 400);
+    EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: a:http\r\n\r\n"), 400);
+    EXPECT_EQ(status_of("GET / HTTP/1.0\r\nHost: a b\r\n\r\n"), 400);
+    EXPECT_EQ(both("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n").state, ParseState::good);
+}
+
+// A request line that cannot become one is refused before its end arrives: a TLS handshake or
+// other binary protocol sent to this port gets its 400 at once, not a 408 after the timeout.
+TEST(RequestParser, NoTokenMethodRefusedBeforeTheLineEnds) {
+    const std::string_view client_hello("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+    auto o = both(client_hello);
+    EXPECT_EQ(o.state, ParseState::bad);
+    EXPECT_EQ(o.status, 400);
+    EXPECT_EQ(status_of("GE\x01"), 400);
+    EXPECT_EQ(status_of("GET\x80"), 400);
+    // An SSH banner is one token: refused when its line ends, without a space in it.
+    EXPECT_EQ(both("SSH-2.0-OpenSSH_9.2p1").state, ParseState::need_more);
+    EXPECT_EQ(status_of("SSH-2.0-OpenSSH_9.2p1\r\n"), 400);
+    // The same bytes as the start of a line that may still be good: wait for more.
+    EXPECT_EQ(both("GET").state, ParseState::need_more);
+    EXPECT_EQ(both("GET /\x01").state, ParseState::need_more);  // the target is judged whole
+    EXPECT_EQ(both("\r").state, ParseState::need_more);         // an empty line before the request
+    EXPECT_EQ(both("\r\n\r").state, ParseState::need_more);
+    EXPECT_EQ(both("GET\r").state, ParseState::need_more);  // judged once the line is whole
+    EXPECT_EQ(status_of("GET\r\n"), 400);
+    // Split anywhere, a good request still parses.
+    const std::string good = "\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n";
+    for (std::size_t cut = 0; cut <= good.size(); ++cut) {
+        RequestParser parser;
+        Request request;
+        auto first = parser.parse(request, std::string_view(good).substr(0, cut));
+        ASSERT_NE(first.state, ParseState::bad) << cut;
+        if (first.state == ParseState::need_more) {
+            EXPECT_EQ(parser.parse(request, std::string_view(good).substr(cut)).state,
+                      ParseState::good)
+                << cut;
+        }
+    }
 }
 
 TEST(RequestParser, Limits) {

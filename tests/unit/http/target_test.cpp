@@ -58,6 +58,13 @@ TEST(Target, AbsoluteForm) {
     EXPECT_EQ(t.authority, "example.com:8080");
     EXPECT_EQ(t.query, "q");
     EXPECT_EQ(parsed("http://example.com").path, "/");
+    EXPECT_EQ(parsed("http://[::1]:8080/x").authority, "[::1]:8080");
+    // Its authority must be a host: not empty, not with userinfo, not malformed.
+    EXPECT_EQ(refused("http:///x"), 400);
+    EXPECT_EQ(refused("http://:80/x"), 400);
+    EXPECT_EQ(refused("http://user@example.com/x"), 400);
+    EXPECT_EQ(refused("http://[::1/x"), 400);
+    EXPECT_EQ(refused("https://a b/x"), 400);
 }
 
 TEST(Target, EncodePath) {
