@@ -49,7 +49,7 @@ private:
     int request_line(Request& request, std::string_view line);
     int header_line(Request& request, std::string_view line);
     int finish(Request& request);
-    /// Reads `more`, the next bytes of a request line still without its end: false when they
+    /// Reads `more`, the next bytes of the request line (up to its LF at most): false when they
     /// show that its method is no token (TLS, or any binary protocol, sent to this port). The
     /// answer is then 400 at once, not a 408 after the header timeout.
     bool method_so_far_valid(std::string_view more);

@@ -288,6 +288,15 @@ TEST(ChunkedDecoder, Malformations) {
         EXPECT_EQ(decode("3e9\r\n", b, 1000).status, 413);
         EXPECT_EQ(decode("3e8\r\n", b, 1000).state, ParseState::need_more);
         EXPECT_EQ(decode(std::string(5000, '0'), b).state, ParseState::bad);
+        // Only CRLF ends a line in a body: a bare LF after a size, after data or after a
+        // trailer is refused (request smuggling through a proxy that reads it otherwise).
+        EXPECT_EQ(decode("3\nabc\r\n0\r\n\r\n", b).status, 400);
+        EXPECT_EQ(decode("3\r\nabc\n0\r\n\r\n", b).status, 400);
+        EXPECT_EQ(decode("3\r\nabc\r\n0\n\r\n", b).status, 400);
+        EXPECT_EQ(decode("3\r\nabc\r\n0\r\nX: 1\n\r\n", b).status, 400);
+        EXPECT_EQ(decode("3\r\nabc\r\n0\r\n\n", b).status, 400);
+        EXPECT_EQ(decode("3;a\rb\r\nabc\r\n0\r\n\r\n", b).status, 400);
+        EXPECT_EQ(decode("3\r\nabc\r\n0\r\n\r\n", b).state, ParseState::good);
     }
 }
 
