@@ -174,6 +174,14 @@ TEST(RequestParser, NoTokenMethodRefusedBeforeTheLineEnds) {
     EXPECT_EQ(both("\r\n\r").state, ParseState::need_more);
     EXPECT_EQ(both("GET\r").state, ParseState::need_more);  // judged once the line is whole
     EXPECT_EQ(status_of("GET\r\n"), 400);
+    // Whole or byte by byte, the same answer (status_of feeds both ways and compares): a CR
+    // inside the method, and a bad method on a line also too long.
+    EXPECT_EQ(status_of("G\rX"), 400);
+    EXPECT_EQ(status_of("G\r\rX"), 400);
+    ParserLimits short_line;
+    short_line.max_request_line = 8;
+    EXPECT_EQ(status_of("\x16" + std::string(20, 'a') + "\r\n", short_line), 400);
+    EXPECT_EQ(status_of("GET /" + std::string(20, 'a') + " HTTP/1.1\r\n", short_line), 414);
     // Split anywhere, a good request still parses.
     const std::string good = "\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n";
     for (std::size_t cut = 0; cut <= good.size(); ++cut) {
