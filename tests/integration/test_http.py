@@ -343,6 +343,17 @@ class HttpModuleTest(unittest.TestCase):
         self.assertIn(b"Connection: close", data)
         self.assertLess(elapsed, HEADER_TIMEOUT / 2)
 
+    def test_chunked_body_with_bare_lf_is_refused(self):
+        # Only CRLF ends a line inside a chunked body: read with bare LFs, this body would end
+        # elsewhere than a strict reader thinks, and the GET inside it would be served.
+        with connect(self.port) as s:
+            s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      b"3\nabc\n0\n\nGET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+            s.settimeout(HEADER_TIMEOUT + 5)
+            data = recv_all(s)
+        self.assertEqual(data.count(b"HTTP/1.1 "), 1, data[:80])
+        self.assertTrue(data.startswith(b"HTTP/1.1 400 "), data[:40])
+
     def test_invalid_host_values_get_400(self):
         p = self.port
         for host in (b"[::1", b"user@t", b"t:http", b"t]"):
