@@ -9,8 +9,9 @@ namespace portd::http {
 
 /// Whether `value` is uri-host [":" port]: a registered name or IPv4 address (unreserved,
 /// percent-encoded and sub-delims characters), or an IPv6 or IPvFuture literal in brackets;
-/// the port all digits (it may be empty). An empty value is valid: RFC 9112 §3.2 has clients
-/// send an empty Host when the target URI has no authority.
+/// the port all digits (it may be empty). An empty value is valid syntax (RFC 9112 §3.2 has
+/// clients send it when the target URI has no authority); whether a request may have it is the
+/// parser's call.
 bool valid_host(std::string_view value);
 
 }  // namespace portd::http

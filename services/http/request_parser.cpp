@@ -277,8 +277,19 @@ int RequestParser::finish(Request& request) {
     if (hosts > 1 || (hosts == 0 && request.is_http11())) {
         return 400;  // RFC 9112 §3.2
     }
-    if (hosts == 1 && !valid_host(*request.header("host"))) {
-        return 400;
+    if (hosts == 1) {
+        const auto host = *request.header("host");
+        if (!valid_host(host)) {
+            return 400;
+        }
+        // An empty Host leaves an origin-form target without a host, and an http URI without
+        // one is invalid (RFC 9110 §4.2.1); nginx refuses it too. An absolute-form target
+        // carries its own host, and Host is then ignored (RFC 9112 §3.2.2).
+        const bool absolute_form =
+            request.target.starts_with("http://") || request.target.starts_with("https://");
+        if (host.empty() && !absolute_form) {
+            return 400;
+        }
     }
     const bool has_length = request.count("content-length") > 0;
     if (request.count("transfer-encoding") > 0) {

@@ -356,7 +356,7 @@ class HttpModuleTest(unittest.TestCase):
 
     def test_invalid_host_values_get_400(self):
         p = self.port
-        for host in (b"[::1", b"user@t", b"t:http", b"t]"):
+        for host in (b"[::1", b"user@t", b"t:http", b"t]", b""):
             with self.subTest(host=host):
                 self.assertEqual(raw_status(p, b"GET /hello.txt HTTP/1.1\r\nHost: " + host +
                                            b"\r\n\r\n"), 400)
