@@ -1,0 +1,173 @@
+"""The http module against clients that misbehave on the wire, with the real daemon.
+
+They vanish in the middle of a download, stop reading it, or arrive faster than the worker has
+descriptors for them. Each time the daemon must let go of what the client held, stay the same
+process, and keep serving everyone else byte for byte.
+"""
+
+import http.client
+import os
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+import unittest
+
+from portd_harness import PortdProcess, connect, free_ports, recv_all, recv_exactly
+
+SEND_TIMEOUT = 1.0
+BIG = 10 * 1024 * 1024
+
+
+def open_fds(pid):
+    """The worker's descriptors for sockets and files: a connection or a file it forgot to
+    close shows here. (Each shard also makes its epoll set, timer and the like when first
+    used; those are not counted.)"""
+    count = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except FileNotFoundError:
+            continue  # closed meanwhile
+        count += target.startswith(("socket:", "/"))
+    return count
+
+
+def get(port, path):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
+class HttpHostileClientsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="portd-http-hostile-")
+        cls.root = os.path.join(cls.tmp.name, "www")
+        os.makedirs(cls.root)
+        cls.big = os.urandom(BIG)
+        with open(os.path.join(cls.root, "big.bin"), "wb") as f:
+            f.write(cls.big)
+        with open(os.path.join(cls.root, "hello.txt"), "wb") as f:
+            f.write(b"hello world")
+        cls.port, cls.flood_port = free_ports(2)
+        # `flood` is a service of its own: its worker's descriptor limit is lowered below.
+        cls.portd = PortdProcess(services="""
+            web:
+              module: http
+              listen: ["127.0.0.1:{port}"]
+              threads: 2
+              options: {{ root: {root}, send_timeout: {st}ms, access_log: "off" }}
+            flood:
+              module: http
+              listen: ["127.0.0.1:{flood}"]
+              options: {{ root: {root}, header_timeout: 30s, access_log: "off" }}
+        """.format(port=cls.port, flood=cls.flood_port, root=cls.root,
+                   st=int(SEND_TIMEOUT * 1000)))
+        cls.portd.start()
+        # Descriptors the worker holds with no client: what it must come back to.
+        if get(cls.port, "/hello.txt")[0] != 200:
+            raise RuntimeError("portd does not serve:\n" + cls.portd.stderr())
+        cls.idle_fds = cls.wait_for_fds(cls.worker("web"), None, 0)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.portd.__exit__(None, None, None)
+        finally:
+            cls.tmp.cleanup()
+
+    @classmethod
+    def worker(cls, service):
+        (pid,) = cls.portd.worker_pids()[service]
+        return pid
+
+    @staticmethod
+    def wait_for_fds(pid, at_most, timeout):
+        """The worker's open descriptors once they are down to `at_most` (or stop changing,
+        with None), or as they are after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        last = open_fds(pid)
+        while True:
+            time.sleep(0.2)
+            count = open_fds(pid)
+            settled = count <= at_most if at_most is not None else count == last
+            if settled or time.monotonic() > deadline:
+                return count
+            last = count
+
+    def test_clients_vanishing_mid_download_leave_nothing_behind(self):
+        worker = self.worker("web")
+        for i in range(30):
+            s = connect(self.port)
+            s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+            recv_exactly(s, (i % 3) * 300_000)  # gone before a byte, after 300 kB or 600 kB
+            if i % 2:
+                # A reset rather than a FIN: the server's next write fails with EPIPE/ECONNRESET.
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+            if i % 10 == 9:
+                self.assertEqual(get(self.port, "/hello.txt"), (200, b"hello world"))
+        self.assertEqual(get(self.port, "/big.bin"), (200, self.big))
+        self.assertEqual(self.worker("web"), worker)  # the same process: it never crashed
+        self.assertLessEqual(self.wait_for_fds(worker, self.idle_fds, 5), self.idle_fds)
+
+    def test_client_that_stops_reading_is_cut_off_after_send_timeout(self):
+        worker = self.worker("web")
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # A small receive window, so that the server's writes stall well before 10 MiB.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", self.port))
+        with s:
+            # `close`: served in full, the response would end with the connection.
+            s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            time.sleep(SEND_TIMEOUT + 2)
+            # The server has given up: it closed the connection, so reading now drains what the
+            # kernel still held and ends there, short of the file. (Still served, it would
+            # deliver the whole of it.)
+            try:
+                data = recv_all(s)
+            except ConnectionResetError:
+                data = b""
+        self.assertLess(len(data), BIG)
+        self.assertLessEqual(self.wait_for_fds(worker, self.idle_fds, 5), self.idle_fds)
+        self.assertEqual(get(self.port, "/big.bin"), (200, self.big))
+
+    def test_out_of_descriptors_pauses_accepting_and_recovers(self):
+        worker = self.worker("flood")
+        idle = self.wait_for_fds(worker, None, 0)
+        # A worker allowed a few more descriptors than it needs idle: a flood exhausts them.
+        subprocess.run(["prlimit", "--pid", str(worker), "--nofile=%d:%d" % (idle + 20, idle + 20)],
+                       check=True, timeout=10)
+        mark = self.portd.log_mark()
+        flood = []
+        try:
+            # Each sends the start of a request: accepted at once (the listener defers a silent
+            # connection), then held by the header timeout.
+            for _ in range(60):
+                s = connect(self.flood_port)
+                s.sendall(b"GET /hello.txt HTTP/1.1\r\n")
+                flood.append(s)
+            self.assertTrue(self.portd.wait_for_log("Too many open files", since=mark),
+                            self.portd.stderr(mark)[-2000:])
+            # The first connections were accepted. Finishing a request there needs one more
+            # descriptor, for the file: the answer is a 503 with nothing served, not a crash.
+            flood[0].sendall(b"Host: t\r\n\r\n")
+            self.assertTrue(flood[0].recv(4096).startswith(b"HTTP/1.1 503 "))
+        finally:
+            for s in flood:
+                s.close()
+        # Descriptors free again: accepting resumes, and the worker is the same process.
+        self.assertEqual(get(self.flood_port, "/hello.txt"), (200, b"hello world"))
+        self.assertEqual(self.worker("flood"), worker)
+        self.assertLessEqual(self.wait_for_fds(worker, idle, 5), idle)
+
+
+if __name__ == "__main__":
+    unittest.main()
