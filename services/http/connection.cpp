@@ -374,9 +374,17 @@ net::awaitable<void> HttpConnection::serve() {
                                      : request.is_http11() ? Persistence::keep_alive
                                                            : Persistence::keep_alive_explicit;
             std::uint64_t bytes = 0;
-            const bool sent = co_await send(response, request.method == "HEAD", persistence, bytes);
+            const auto sent = co_await send(response, request.method == "HEAD", persistence, bytes);
             log(&request, response.status, bytes);
-            if (!sent) {
+            if (sent == IoResult::eof) {
+                // The Content-Length given cannot be kept: closing is the only way to tell the
+                // client its copy is short. The operator hears of it, as from nginx.
+                state_->log->warn(
+                    "{} {}: the file shrank while it was sent; {} of {} body bytes "
+                    "went out, connection closed",
+                    request.method, request.target, bytes, response.content_length());
+            }
+            if (sent != IoResult::ok) {
                 close();
                 break;
             }
@@ -396,7 +404,7 @@ net::awaitable<bool> HttpConnection::discard_body(const Request& request) {
     const auto& config = state_->config;
     if (request.is_http11() && request.has_token("expect", "100-continue") && begin_ == end_) {
         set_deadline(config.send_timeout);
-        if (co_await write_all(*this, "HTTP/1.1 100 Continue\r\n\r\n", false, [] {}) !=
+        if (co_await write_all(*this, "HTTP/1.1 100 Continue\r\n\r\n", false, [](std::size_t) {}) !=
             IoResult::ok) {
             co_return false;
         }
@@ -438,10 +446,9 @@ net::awaitable<bool> HttpConnection::discard_body(const Request& request) {
     co_return false;
 }
 
-net::awaitable<bool> HttpConnection::send(const Response& response, bool head_only,
-                                          Persistence persistence, std::uint64_t& body_bytes) {
+net::awaitable<IoResult> HttpConnection::send(const Response& response, bool head_only,
+                                              Persistence persistence, std::uint64_t& body_bytes) {
     const auto& config = state_->config;
-    body_bytes = 0;
     auto head = serialize_head(response, current_date(), config.server, persistence);
     set_deadline(config.send_timeout);
     if (persistence == Persistence::close) {
@@ -451,50 +458,48 @@ net::awaitable<bool> HttpConnection::send(const Response& response, bool head_on
         const int on = 1;
         ::setsockopt(fd(), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
     }
-    const auto progress = [this] {
+    // What reached the socket. Of it, the body's part is what the access log reports, as
+    // nginx's $body_bytes_sent: a download cut short shows there as less than the file.
+    std::uint64_t sent = 0;
+    const std::uint64_t head_size = head.size();
+    const auto progress = [this, &sent](std::size_t written) {
+        sent += written;
         set_deadline(state_->config.send_timeout);
     };
+    IoResult r = IoResult::ok;
     const bool has_body = !head_only && !response.body.empty() && response.status != 304;
     if (!has_body) {
-        co_return co_await write_all(*this, head, false, progress) == IoResult::ok;
-    }
-    // Small in-memory bodies (error pages, listings) leave with the head in one write.
-    std::size_t first = 0;
-    if (!response.body.front().from_file) {
-        head += response.body.front().text;
-        body_bytes += response.body.front().text.size();
-        first = 1;
-    }
-    if (co_await write_all(*this, head, first < response.body.size(), progress) != IoResult::ok) {
-        co_return false;
-    }
-    for (std::size_t i = first; i < response.body.size(); ++i) {
-        const auto& part = response.body[i];
-        const bool more = i + 1 < response.body.size();
-        IoResult r = IoResult::ok;
-        if (part.from_file) {
-            r = co_await send_file(*this, response.file.get(), part.offset, part.length, progress);
-            body_bytes += part.length;
-        } else {
-            r = co_await write_all(*this, part.text, more, progress);
-            body_bytes += part.text.size();
+        r = co_await write_all(*this, head, false, progress);
+    } else {
+        // Small in-memory bodies (error pages, listings) leave with the head in one write.
+        std::size_t first = 0;
+        if (!response.body.front().from_file) {
+            head += response.body.front().text;
+            first = 1;
         }
-        if (r != IoResult::ok) {
-            co_return false;
+        r = co_await write_all(*this, head, first < response.body.size(), progress);
+        for (std::size_t i = first; r == IoResult::ok && i < response.body.size(); ++i) {
+            const auto& part = response.body[i];
+            if (part.from_file) {
+                r = co_await send_file(*this, response.file.get(), part.offset, part.length,
+                                       progress);
+            } else {
+                r = co_await write_all(*this, part.text, i + 1 < response.body.size(), progress);
+            }
         }
     }
-    co_return true;
+    body_bytes = sent > head_size ? sent - head_size : 0;
+    co_return r;
 }
 
 net::awaitable<void> HttpConnection::send_error(int status, const Request* request) {
     auto response = state_->files.error(status, request);
     std::uint64_t bytes = 0;
     const bool head = request != nullptr && request->method == "HEAD";
-    if (co_await send(response, head, Persistence::close, bytes)) {
-        log(request, status, bytes);
+    const auto sent = co_await send(response, head, Persistence::close, bytes);
+    log(request, status, bytes);
+    if (sent == IoResult::ok) {
         co_await linger_close(true);
-    } else {
-        log(request, status, 0);
     }
     close();
 }
@@ -543,7 +548,7 @@ net::awaitable<void> HttpConnection::refuse() {
         auto response = state_->files.error(503, nullptr);
         response.add_header("Retry-After", "5");
         std::uint64_t bytes = 0;
-        if (co_await send(response, false, Persistence::close, bytes)) {
+        if (co_await send(response, false, Persistence::close, bytes) == IoResult::ok) {
             co_await linger_close(true);
         }
     } catch (const std::exception& e) {

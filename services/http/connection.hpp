@@ -76,8 +76,10 @@ private:
     /// Ends the park: input arrived, or (`interrupted`) a deadline or a drain cut it short.
     void wake(bool interrupted);
     net::awaitable<bool> discard_body(const Request& request);
-    net::awaitable<bool> send(const Response& response, bool head_only, Persistence persistence,
-                              std::uint64_t& body_bytes);
+    /// Sends `response`; `body_bytes` tells how much of its body left. `eof`: its file shrank
+    /// while being sent, so the response is short.
+    net::awaitable<IoResult> send(const Response& response, bool head_only, Persistence persistence,
+                                  std::uint64_t& body_bytes);
     net::awaitable<void> send_error(int status, const Request* request);
     net::awaitable<void> linger_close(bool after_error, bool client_closes = false);
     net::awaitable<IoResult> fill();

@@ -37,7 +37,7 @@ IoResult try_read(PolledSocket& socket, char* buffer, std::size_t size, std::siz
 }
 
 net::awaitable<IoResult> write_all(PolledSocket& socket, std::string_view data, bool more,
-                                   const std::function<void()>& progress) {
+                                   const Progress& progress) {
     while (!data.empty()) {
         if (!socket.is_open()) {
             co_return IoResult::cancelled;
@@ -46,7 +46,7 @@ net::awaitable<IoResult> write_all(PolledSocket& socket, std::string_view data, 
             ::send(socket.fd(), data.data(), data.size(), MSG_NOSIGNAL | (more ? MSG_MORE : 0));
         if (n > 0) {
             data.remove_prefix(static_cast<std::size_t>(n));
-            progress();
+            progress(static_cast<std::size_t>(n));
             continue;
         }
         if (n < 0 && errno == EINTR) {
@@ -64,7 +64,7 @@ net::awaitable<IoResult> write_all(PolledSocket& socket, std::string_view data, 
 }
 
 net::awaitable<IoResult> send_file(PolledSocket& socket, int file_fd, std::uint64_t offset,
-                                   std::uint64_t length, const std::function<void()>& progress) {
+                                   std::uint64_t length, const Progress& progress) {
     // At most this much per turn of the shard, as nginx's sendfile_max_chunk: a client that
     // reads as fast as the kernel sends never fills its socket, and would otherwise hold the
     // shard's thread, and every other connection on it, until its whole file was sent.
@@ -85,11 +85,11 @@ net::awaitable<IoResult> send_file(PolledSocket& socket, int file_fd, std::uint6
         if (n > 0) {
             length -= static_cast<std::uint64_t>(n);
             this_turn += static_cast<std::uint64_t>(n);
-            progress();
+            progress(static_cast<std::size_t>(n));
             continue;
         }
         if (n == 0) {
-            co_return IoResult::error;  // end of file before the promised length
+            co_return IoResult::eof;  // end of file before the promised length
         }
         if (errno == EINTR) {
             continue;

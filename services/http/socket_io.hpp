@@ -23,13 +23,15 @@ IoResult try_read(PolledSocket& socket, char* buffer, std::size_t size, std::siz
 
 /// Writes all of `data`; `more` tells the kernel further bytes follow at once (MSG_MORE), so
 /// a response head and the first file bytes leave in one segment. `progress` runs after every
-/// partial write (the send timeout restarts on progress).
+/// partial write with the bytes it wrote (the send timeout restarts on progress, and the access
+/// log counts what left).
+using Progress = std::function<void(std::size_t written)>;
 net::awaitable<IoResult> write_all(PolledSocket& socket, std::string_view data, bool more,
-                                   const std::function<void()>& progress);
+                                   const Progress& progress);
 
 /// Sends `length` bytes of `file_fd` from `offset` with sendfile(2). A file that shrank under
-/// us is an error: the promised Content-Length cannot be kept.
+/// us ends it with `eof`: the promised Content-Length cannot be kept.
 net::awaitable<IoResult> send_file(PolledSocket& socket, int file_fd, std::uint64_t offset,
-                                   std::uint64_t length, const std::function<void()>& progress);
+                                   std::uint64_t length, const Progress& progress);
 
 }  // namespace portd::http

@@ -7,6 +7,7 @@ process, and keep serving everyone else byte for byte.
 
 import http.client
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -55,6 +56,7 @@ class HttpHostileClientsTest(unittest.TestCase):
             f.write(cls.big)
         with open(os.path.join(cls.root, "hello.txt"), "wb") as f:
             f.write(b"hello world")
+        cls.access_log = os.path.join(cls.tmp.name, "access.log")
         cls.port, cls.flood_port = free_ports(2)
         # `flood` is a service of its own: its worker's descriptor limit is lowered below.
         cls.portd = PortdProcess(services="""
@@ -62,12 +64,12 @@ class HttpHostileClientsTest(unittest.TestCase):
               module: http
               listen: ["127.0.0.1:{port}"]
               threads: 2
-              options: {{ root: {root}, send_timeout: {st}ms, access_log: "off" }}
+              options: {{ root: {root}, send_timeout: {st}ms, access_log: {log} }}
             flood:
               module: http
               listen: ["127.0.0.1:{flood}"]
               options: {{ root: {root}, header_timeout: 30s, access_log: "off" }}
-        """.format(port=cls.port, flood=cls.flood_port, root=cls.root,
+        """.format(port=cls.port, flood=cls.flood_port, root=cls.root, log=cls.access_log,
                    st=int(SEND_TIMEOUT * 1000)))
         cls.portd.start()
         # Descriptors the worker holds with no client: what it must come back to.
@@ -101,11 +103,27 @@ class HttpHostileClientsTest(unittest.TestCase):
                 return count
             last = count
 
+    def logged_bytes(self, target, count=1, timeout=5):
+        """The byte counts of the access log's lines for `target`, once there are `count`."""
+        pattern = re.compile(r'"GET %s HTTP/1\.1" (\d+) (\d+) ' % re.escape(target))
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(self.access_log, encoding="utf-8") as f:
+                found = [int(m.group(2)) for m in map(pattern.search, f) if m]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.1)
+
     def test_clients_vanishing_mid_download_leave_nothing_behind(self):
         worker = self.worker("web")
         for i in range(30):
-            s = connect(self.port)
-            s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            # A small window: the server cannot have pushed the whole file into the sockets'
+            # buffers before the client goes, so the access log must show a short count.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.settimeout(10)
+            s.connect(("127.0.0.1", self.port))
+            s.sendall(b"GET /big.bin?vanish HTTP/1.1\r\nHost: t\r\n\r\n")
             recv_exactly(s, (i % 3) * 300_000)  # gone before a byte, after 300 kB or 600 kB
             if i % 2:
                 # A reset rather than a FIN: the server's next write fails with EPIPE/ECONNRESET.
@@ -113,9 +131,43 @@ class HttpHostileClientsTest(unittest.TestCase):
             s.close()
             if i % 10 == 9:
                 self.assertEqual(get(self.port, "/hello.txt"), (200, b"hello world"))
-        self.assertEqual(get(self.port, "/big.bin"), (200, self.big))
+        self.assertEqual(get(self.port, "/big.bin?whole"), (200, self.big))
         self.assertEqual(self.worker("web"), worker)  # the same process: it never crashed
         self.assertLessEqual(self.wait_for_fds(worker, self.idle_fds, 5), self.idle_fds)
+        # The access log tells what left, as nginx's $body_bytes_sent: short for each client
+        # that went away, the whole file for the one that stayed.
+        vanished = self.logged_bytes("/big.bin?vanish", count=30)
+        self.assertEqual(len(vanished), 30)
+        self.assertTrue(all(n < BIG for n in vanished), vanished)
+        self.assertEqual(self.logged_bytes("/big.bin?whole"), [BIG])
+
+    def test_file_that_shrinks_while_sent_ends_the_response_short(self):
+        path = os.path.join(self.root, "shrinks.bin")
+        with open(path, "wb") as f:
+            f.write(self.big)
+        mark = self.portd.log_mark()
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", self.port))
+        with s:
+            s.sendall(b"GET /shrinks.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+            head = s.recv(4096)
+            time.sleep(0.3)  # the server's writes stall on the small window
+            os.truncate(path, 1 << 20)
+            # Content-Length promised 10 MiB, which the file no longer has: the server closes
+            # at once, the only way to tell the client its copy is short. (A keep-alive
+            # connection left open would hold the client until a timeout.)
+            start = time.monotonic()
+            data = head + recv_all(s)
+            elapsed = time.monotonic() - start
+        self.assertIn(b"Content-Length: %d\r\n" % BIG, data[:4096])
+        self.assertLess(len(data), BIG)
+        self.assertLess(elapsed, 5)
+        self.assertTrue(self.portd.wait_for_log("GET /shrinks.bin: the file shrank", since=mark),
+                        self.portd.stderr(mark)[-2000:])
+        (logged,) = self.logged_bytes("/shrinks.bin")
+        self.assertLess(logged, BIG)
 
     def test_client_that_stops_reading_is_cut_off_after_send_timeout(self):
         worker = self.worker("web")

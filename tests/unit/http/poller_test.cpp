@@ -390,9 +390,13 @@ TEST(SendFile, LetsTheShardServeOthersBetweenTurns) {
     ASSERT_TRUE(sink.is_open());
     std::optional<IoResult> result;
     int others_served = 0;
+    std::uint64_t reported = 0;
     net::co_spawn(
         io,
-        [&]() -> net::awaitable<void> { result = co_await send_file(sink, file, 0, kSize, [] {}); },
+        [&]() -> net::awaitable<void> {
+            result = co_await send_file(sink, file, 0, kSize,
+                                        [&](std::size_t written) { reported += written; });
+        },
         net::detached);
     portd::testing::count_turns_until(
         io, [&] { return result.has_value(); }, others_served);
@@ -401,6 +405,33 @@ TEST(SendFile, LetsTheShardServeOthersBetweenTurns) {
     ASSERT_TRUE(result.has_value());
     EXPECT_EQ(*result, IoResult::ok);
     EXPECT_GE(others_served, 16) << "64 MiB went in " << others_served << " turns";
+    EXPECT_EQ(reported, kSize);
+}
+
+TEST(SendFile, AFileThatShrankEndsTheSendAsEof) {
+    // The response promised the length the file had when it was opened; a file cut shorter
+    // since cannot keep that promise, and the caller must be able to tell this from a client
+    // that went away.
+    portd::testing::TempDir dir;
+    const int file = portd::testing::open_sparse_file(dir, 1000);
+    ASSERT_GE(file, 0);
+    net::io_context io(1);
+    TestSocket sink(Poller::of(io.get_executor()), ::open("/dev/null", O_WRONLY | O_CLOEXEC));
+    ASSERT_TRUE(sink.is_open());
+    std::optional<IoResult> result;
+    std::uint64_t reported = 0;
+    net::co_spawn(
+        io,
+        [&]() -> net::awaitable<void> {
+            result = co_await send_file(sink, file, 0, 4000,
+                                        [&](std::size_t written) { reported += written; });
+        },
+        net::detached);
+    run_until(io, [&] { return result.has_value(); });
+    ::close(file);
+    ASSERT_TRUE(result.has_value());
+    EXPECT_EQ(*result, IoResult::eof);
+    EXPECT_EQ(reported, 1000U);
 }
 
 }  // namespace
