@@ -15,6 +15,9 @@ namespace {
 // Connections accepted in one go before the shard's other work gets a turn.
 constexpr int kAcceptBatch = 16;
 
+// While accepting keeps failing for want of descriptors, a reminder this often.
+constexpr std::chrono::minutes kStarvedReminder{1};
+
 tcp::acceptor adopt(const net::any_io_executor& executor, int fd) {
     sockaddr_storage address{};
     socklen_t length = sizeof address;
@@ -105,6 +108,9 @@ void AcceptLoop::accept_next() {
         const int fd = ::accept4(acceptor_.native_handle(), reinterpret_cast<sockaddr*>(&address),
                                  &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
+            if (starved_since_) {
+                fed();
+            }
             deliver(fd, address, length);
             continue;
         }
@@ -114,11 +120,7 @@ void AcceptLoop::accept_next() {
             break;
         }
         if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-            // Accepting again at once would spin. Pause; the kernel keeps queueing connections
-            // in the backlog meanwhile.
-            log_->warn("accept on {} failed: {}; pausing accepts for 100 ms", local_address(),
-                       std::strerror(err));
-            back_off();
+            starved(err);
             return;
         }
         if (stopped_) {
@@ -171,6 +173,31 @@ void AcceptLoop::deliver(int fd, const sockaddr_storage& address, socklen_t leng
         local.resize(local_length);
     }
     handler_(fd, executor_, peer, local);
+}
+
+void AcceptLoop::starved(int err) {
+    // Accepting again at once would spin. Pause; the kernel keeps queueing connections in the
+    // backlog meanwhile.
+    const auto now = std::chrono::steady_clock::now();
+    if (!starved_since_) {
+        starved_since_ = now;
+        starved_logged_ = now;
+        log_->warn("accept on {} failed: {}; pausing accepts, trying again every 100 ms",
+                   local_address(), std::strerror(err));
+    } else if (now - starved_logged_ >= kStarvedReminder) {
+        starved_logged_ = now;
+        log_->warn("accept on {} still failing after {} s: {}", local_address(),
+                   std::chrono::duration_cast<std::chrono::seconds>(now - *starved_since_).count(),
+                   std::strerror(err));
+    }
+    back_off();
+}
+
+void AcceptLoop::fed() {
+    const auto paused = std::chrono::steady_clock::now() - *starved_since_;
+    starved_since_.reset();
+    log_->info("accepting on {} again after {} ms of failures", local_address(),
+               std::chrono::duration_cast<std::chrono::milliseconds>(paused).count());
 }
 
 void AcceptLoop::back_off() {

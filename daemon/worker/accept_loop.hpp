@@ -50,6 +50,11 @@ private:
     void deliver(int fd, const sockaddr_storage& address, socklen_t length);
     void back_off();
     void wait_then_accept(std::chrono::steady_clock::duration delay);
+    /// Out of descriptors or memory (`err`): accepting pauses for 100 ms and tries again. The
+    /// first failure is logged, then one line a minute while it lasts, and one when accepting
+    /// works again: not a line for every retry.
+    void starved(int err);
+    void fed();
 
     net::any_io_executor executor_;
     tcp::acceptor acceptor_;
@@ -62,6 +67,8 @@ private:
     Pause pause_;
     bool stopped_ = false;
     bool paused_ = false;  // waiting for resume()
+    std::optional<std::chrono::steady_clock::time_point> starved_since_;
+    std::chrono::steady_clock::time_point starved_logged_;
 };
 
 }  // namespace portd::worker

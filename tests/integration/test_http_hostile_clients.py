@@ -212,6 +212,7 @@ class HttpHostileClientsTest(unittest.TestCase):
             # descriptor, for the file: the answer is a 503 with nothing served, not a crash.
             flood[0].sendall(b"Host: t\r\n\r\n")
             self.assertTrue(flood[0].recv(4096).startswith(b"HTTP/1.1 503 "))
+            time.sleep(1)  # ten retries of accepting, still without a descriptor
         finally:
             for s in flood:
                 s.close()
@@ -219,6 +220,13 @@ class HttpHostileClientsTest(unittest.TestCase):
         self.assertEqual(get(self.flood_port, "/hello.txt"), (200, b"hello world"))
         self.assertEqual(self.worker("flood"), worker)
         self.assertLessEqual(self.wait_for_fds(worker, idle, 5), idle)
+        # One line when it began and one when it ended, not one for every retry.
+        self.assertTrue(self.portd.wait_for_log("again after", since=mark),
+                        self.portd.stderr(mark)[-2000:])
+        log = self.portd.stderr(mark)
+        self.assertEqual(log.count("Too many open files"), 1, log[-2000:])
+        self.assertRegex(log, r"accepting on 127\.0\.0\.1:%d again after \d+ ms of failures"
+                         % self.flood_port)
 
 
 if __name__ == "__main__":
