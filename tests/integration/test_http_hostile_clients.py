@@ -141,6 +141,20 @@ class HttpHostileClientsTest(unittest.TestCase):
         self.assertTrue(all(n < BIG for n in vanished), vanished)
         self.assertEqual(self.logged_bytes("/big.bin?whole"), [BIG])
 
+    def test_client_that_half_closes_after_its_requests_gets_every_answer(self):
+        # `nc -q0` and friends: the requests, then a FIN. Not a client gone: it still reads.
+        with connect(self.port) as s:
+            s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n" * 3)
+            s.shutdown(socket.SHUT_WR)
+            data = recv_all(s)
+        self.assertEqual(data.count(b"HTTP/1.1 200 OK\r\n"), 3, data[:200])
+        self.assertEqual(data.count(b"\r\n\r\nhello world"), 3)
+        # A head the FIN cuts short has no answer: the connection just closes.
+        with connect(self.port) as s:
+            s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n")
+            s.shutdown(socket.SHUT_WR)
+            self.assertEqual(recv_all(s), b"")
+
     def test_file_that_shrinks_while_sent_ends_the_response_short(self):
         path = os.path.join(self.root, "shrinks.bin")
         with open(path, "wb") as f:
