@@ -15,7 +15,8 @@ import tempfile
 import time
 import unittest
 
-from portd_harness import PortdProcess, connect, free_ports, recv_all, recv_exactly
+from portd_harness import (PortdProcess, connect, free_ports, recv_all, recv_exactly,
+                           sanitized_build)
 
 SEND_TIMEOUT = 1.0
 BIG = 10 * 1024 * 1024
@@ -205,6 +206,8 @@ class HttpHostileClientsTest(unittest.TestCase):
         self.assertLessEqual(self.wait_for_fds(worker, self.idle_fds, 5), self.idle_fds)
         self.assertEqual(get(self.port, "/big.bin"), (200, self.big))
 
+    @unittest.skipIf(sanitized_build(), "UBSan checks a virtual call's object through a pipe: "
+                     "with no descriptor left it reports every unchecked object as invalid")
     def test_out_of_descriptors_pauses_accepting_and_recovers(self):
         worker = self.worker("flood")
         idle = self.wait_for_fds(worker, None, 0)
