@@ -1,5 +1,6 @@
 #include "http/connection.hpp"
 
+#include "http/buffer_pool.hpp"
 #include "http/http_date.hpp"
 #include "http/launch_here.hpp"
 
@@ -16,7 +17,7 @@ namespace portd::http {
 
 namespace {
 
-constexpr std::uint32_t kBufferSize = 8 * 1024;
+constexpr std::uint32_t kBufferSize = BufferPool::kBufferSize;
 constexpr std::chrono::milliseconds kLinger{2000};
 constexpr std::size_t kMaxLingerBytes = 256 * 1024;
 
@@ -53,11 +54,12 @@ HttpConnection::HttpConnection(std::shared_ptr<ServiceState> state, DescriptorCo
 
 HttpConnection::~HttpConnection() {
     state_->registry.remove(*this);  // when it ended without finish() (its shard went away)
+    BufferPool::give(std::move(buffer_));
 }
 
 void HttpConnection::ensure_buffer() {
     if (!buffer_) {
-        buffer_ = std::make_unique_for_overwrite<char[]>(kBufferSize);
+        buffer_ = BufferPool::take();
     }
 }
 
@@ -213,7 +215,7 @@ IoResult HttpConnection::read_or_park() {
     }
     // Nothing yet: wait holding neither the buffer nor serve()'s frame (nginx frees its buffers
     // the same way), only this object, which holds itself until the park ends.
-    buffer_.reset();
+    BufferPool::give(std::move(buffer_));
     parked_ = true;
     parked_self_ = shared_from_this();
     return IoResult::would_block;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+
 namespace portd::http {
 namespace {
 
@@ -32,6 +34,22 @@ TEST(HttpDate, FormatsAndParsesAllThreeForms) {
     EXPECT_FALSE(parse_http_date("Sun, 06 Foo 1994 08:49:37 GMT"));
     EXPECT_FALSE(parse_http_date("Sun, 06 Nov 1994 25:49:37 GMT"));
     EXPECT_FALSE(parse_http_date(""));
+}
+
+TEST(HttpDate, FormatsAsTheCLibraryDoes) {
+    // The calendar is computed without gmtime(3): compared with it over 1901 to 2096, with a
+    // stride that visits every weekday, month end, leap day and time of day in turn.
+    for (std::time_t t = -2'147'483'648LL; t < 4'000'000'000LL; t += 86'400 * 29 + 3'607) {
+        std::tm tm{};
+        ASSERT_NE(::gmtime_r(&t, &tm), nullptr);
+        char expected[64];
+        std::strftime(expected, sizeof expected, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        ASSERT_EQ(format_http_date(t), expected) << "at " << t;
+    }
+    EXPECT_EQ(format_http_date(951782400), "Tue, 29 Feb 2000 00:00:00 GMT");
+    EXPECT_EQ(format_http_date(4107542399), "Sun, 28 Feb 2100 23:59:59 GMT");
+    EXPECT_EQ(format_http_date(4107542400), "Mon, 01 Mar 2100 00:00:00 GMT");
+    EXPECT_EQ(format_http_date(-1), "Wed, 31 Dec 1969 23:59:59 GMT");
 }
 
 TEST(ETag, StrongAndChangesWithTheFile) {
