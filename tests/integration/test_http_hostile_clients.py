@@ -36,6 +36,15 @@ def open_fds(pid):
     return count
 
 
+def connect_with_small_window(port):
+    """A client whose receive window is small: the server's writes stall long before 10 MiB."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    return s
+
+
 def get(port, path):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
     try:
@@ -118,12 +127,9 @@ class HttpHostileClientsTest(unittest.TestCase):
     def test_clients_vanishing_mid_download_leave_nothing_behind(self):
         worker = self.worker("web")
         for i in range(30):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             # A small window: the server cannot have pushed the whole file into the sockets'
             # buffers before the client goes, so the access log must show a short count.
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.settimeout(10)
-            s.connect(("127.0.0.1", self.port))
+            s = connect_with_small_window(self.port)
             s.sendall(b"GET /big.bin?vanish HTTP/1.1\r\nHost: t\r\n\r\n")
             recv_exactly(s, (i % 3) * 300_000)  # gone before a byte, after 300 kB or 600 kB
             if i % 2:
@@ -161,10 +167,7 @@ class HttpHostileClientsTest(unittest.TestCase):
         with open(path, "wb") as f:
             f.write(self.big)
         mark = self.portd.log_mark()
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.settimeout(10)
-        s.connect(("127.0.0.1", self.port))
+        s = connect_with_small_window(self.port)
         with s:
             s.sendall(b"GET /shrinks.bin HTTP/1.1\r\nHost: t\r\n\r\n")
             head = s.recv(4096)
@@ -186,11 +189,7 @@ class HttpHostileClientsTest(unittest.TestCase):
 
     def test_client_that_stops_reading_is_cut_off_after_send_timeout(self):
         worker = self.worker("web")
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        # A small receive window, so that the server's writes stall well before 10 MiB.
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.settimeout(10)
-        s.connect(("127.0.0.1", self.port))
+        s = connect_with_small_window(self.port)
         with s:
             # `close`: served in full, the response would end with the connection.
             s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
