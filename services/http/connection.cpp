@@ -468,25 +468,35 @@ net::awaitable<IoResult> HttpConnection::send(const Response& response, bool hea
         sent += written;
         set_deadline(state_->config.send_timeout);
     };
-    IoResult r = IoResult::ok;
+    // Each piece is first sent without waiting (write_now, send_file_now): most responses
+    // leave whole that way, and a coroutine is called only for what meets a full socket.
     const bool has_body = !head_only && !response.body.empty() && response.status != 304;
-    if (!has_body) {
-        r = co_await write_all(*this, head, false, progress);
-    } else {
-        // Small in-memory bodies (error pages, listings) leave with the head in one write.
-        std::size_t first = 0;
-        if (!response.body.front().from_file) {
-            head += response.body.front().text;
-            first = 1;
-        }
-        r = co_await write_all(*this, head, first < response.body.size(), progress);
-        for (std::size_t i = first; r == IoResult::ok && i < response.body.size(); ++i) {
-            const auto& part = response.body[i];
-            if (part.from_file) {
-                r = co_await send_file(*this, response.file.get(), part.offset, part.length,
-                                       progress);
-            } else {
-                r = co_await write_all(*this, part.text, i + 1 < response.body.size(), progress);
+    std::size_t first = 0;
+    // Small in-memory bodies (error pages, listings) leave with the head in one write.
+    if (has_body && !response.body.front().from_file) {
+        head += response.body.front().text;
+        first = 1;
+    }
+    const std::size_t parts = has_body ? response.body.size() : 0;
+    std::string_view rest = head;
+    IoResult r = write_now(*this, rest, first < parts, progress);
+    if (r == IoResult::would_block) {
+        r = co_await write_all(*this, rest, first < parts, progress);
+    }
+    for (std::size_t i = first; r == IoResult::ok && i < parts; ++i) {
+        const auto& part = response.body[i];
+        if (part.from_file) {
+            auto offset = part.offset;
+            auto length = part.length;
+            r = send_file_now(*this, response.file.get(), offset, length, progress);
+            if (r == IoResult::would_block) {
+                r = co_await send_file(*this, response.file.get(), offset, length, progress);
+            }
+        } else {
+            rest = part.text;
+            r = write_now(*this, rest, i + 1 < parts, progress);
+            if (r == IoResult::would_block) {
+                r = co_await write_all(*this, rest, i + 1 < parts, progress);
             }
         }
     }

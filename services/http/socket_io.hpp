@@ -29,9 +29,21 @@ using Progress = std::function<void(std::size_t written)>;
 net::awaitable<IoResult> write_all(PolledSocket& socket, std::string_view data, bool more,
                                    const Progress& progress);
 
-/// Sends `length` bytes of `file_fd` from `offset` with sendfile(2). A file that shrank under
-/// us ends it with `eof`: the promised Content-Length cannot be kept.
+/// Sends `length` bytes of `file_fd` from `offset` with sendfile(2), at most 2 MiB per turn
+/// of the shard. A file that shrank under us ends it with `eof`: the promised Content-Length
+/// cannot be kept.
 net::awaitable<IoResult> send_file(PolledSocket& socket, int file_fd, std::uint64_t offset,
                                    std::uint64_t length, const Progress& progress);
+
+// The same without waiting, for the common case where the socket takes everything at once:
+// each call to the coroutines above allocates its frame on the heap (Asio keeps one spare
+// frame per thread, and the request path nests several). Each returns `would_block` when it has to
+// stop, having advanced its arguments past what left: the socket filled (it is then marked not
+// writable), or, for a file, a turn's share went out with the socket still writable. The coroutine
+// above, given the arguments as they are then, carries on.
+IoResult write_now(PolledSocket& socket, std::string_view& data, bool more,
+                   const Progress& progress);
+IoResult send_file_now(PolledSocket& socket, int file_fd, std::uint64_t& offset,
+                       std::uint64_t& length, const Progress& progress);
 
 }  // namespace portd::http

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace portd::http {
@@ -406,6 +407,45 @@ TEST(SendFile, LetsTheShardServeOthersBetweenTurns) {
     EXPECT_EQ(*result, IoResult::ok);
     EXPECT_GE(others_served, 16) << "64 MiB went in " << others_served << " turns";
     EXPECT_EQ(reported, kSize);
+}
+
+TEST(WriteNow, StopsWhereTheSocketFillsAndLeavesTheRest) {
+    net::io_context io(1);
+    Pair pair;
+    TestSocket socket(Poller::of(io.get_executor()), std::exchange(pair.ours, -1));
+    const std::string text(4U << 20, 'x');  // more than a socket pair holds
+    std::string_view rest = text;
+    std::size_t reported = 0;
+    const auto r = write_now(socket, rest, false, [&](std::size_t n) { reported += n; });
+    EXPECT_EQ(r, IoResult::would_block);
+    EXPECT_GT(rest.size(), 0U);
+    EXPECT_LT(rest.size(), text.size());
+    EXPECT_EQ(reported + rest.size(), text.size());
+    EXPECT_FALSE(socket.writable());  // a wait for room is what comes next
+    std::string_view small = "done";
+    Pair other;
+    TestSocket empty(Poller::of(io.get_executor()), std::exchange(other.ours, -1));
+    EXPECT_EQ(write_now(empty, small, false, [](std::size_t) {}), IoResult::ok);
+    EXPECT_TRUE(small.empty());
+}
+
+TEST(SendFileNow, StopsAfterATurnsShareWithTheSocketStillWritable) {
+    // /dev/null takes everything: the stop is the turn's 2 MiB, and the socket stays writable,
+    // which tells send_file() to yield to the shard's others rather than wait.
+    portd::testing::TempDir dir;
+    constexpr std::uint64_t kSize = 8U << 20;
+    const int file = portd::testing::open_sparse_file(dir, kSize);
+    ASSERT_GE(file, 0);
+    net::io_context io(1);
+    TestSocket sink(Poller::of(io.get_executor()), ::open("/dev/null", O_WRONLY | O_CLOEXEC));
+    std::uint64_t offset = 0;
+    std::uint64_t length = kSize;
+    const auto r = send_file_now(sink, file, offset, length, [](std::size_t) {});
+    ::close(file);
+    EXPECT_EQ(r, IoResult::would_block);
+    EXPECT_EQ(offset, 2U << 20);
+    EXPECT_EQ(length, kSize - (2U << 20));
+    EXPECT_TRUE(sink.writable());
 }
 
 TEST(SendFile, AFileThatShrankEndsTheSendAsEof) {
