@@ -6,6 +6,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <csignal>
 #include <cstring>
 #include <memory>
@@ -92,6 +95,27 @@ void answer(Supervisor& supervisor, sys::Notifier& notifier, ReloadWaiters& wait
     respond(control::Reply::failure("unknown command"));
 }
 
+/// From the end of the loop to the process's exit, a SIGTERM or SIGINT (an operator's second
+/// kill, a service manager's) must not turn the clean exit decided on into a death by signal.
+/// Destroyed, the signal set would put back the default action, which kills: it lets go of
+/// the signals here instead, and they are ignored for the rest of the teardown. They are
+/// blocked meanwhile (the supervisor has one thread), so that none lands between the steps.
+void ignore_stop_signals(net::signal_set& signals) {
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    for (const int number : {SIGTERM, SIGINT, SIGHUP}) {
+        sigaddset(&stop_signals, number);
+    }
+    sigset_t before;
+    ::pthread_sigmask(SIG_BLOCK, &stop_signals, &before);
+    boost::system::error_code ignored;
+    signals.clear(ignored);
+    for (const int number : {SIGTERM, SIGINT, SIGHUP}) {
+        ::signal(number, SIG_IGN);
+    }
+    ::pthread_sigmask(SIG_SETMASK, &before, nullptr);  // any that came meanwhile are dropped
+}
+
 }  // namespace
 
 int run(const cli::Options& options) {
@@ -111,7 +135,14 @@ int run(const cli::Options& options) {
         reload_waiters.settle();
     };
 
+    bool stopping = false;
     auto stop = [&] {
+        // Once: a second SIGTERM or SIGINT while the services drain changes nothing, and says
+        // nothing either (a signal sent again and again must not flood the log).
+        if (stopping) {
+            return;
+        }
+        stopping = true;
         notifier.stopping("stopping");
         status_timer.cancel();
         if (control) {
@@ -134,10 +165,15 @@ int run(const cli::Options& options) {
                     supervisor.reap_children();
                     break;
                 case SIGHUP:
-                    reload(supervisor, notifier, reload_waiters, [](std::vector<std::string>) {});
+                    if (!stopping) {  // no new workers while the old ones are stopping
+                        reload(supervisor, notifier, reload_waiters,
+                               [](std::vector<std::string>) {});
+                    }
                     break;
                 default:
-                    spdlog::info("{}: stopping", strsignal(number));
+                    if (!stopping) {
+                        spdlog::info("{}: stopping", strsignal(number));
+                    }
                     stop();
                     break;
             }
@@ -184,6 +220,7 @@ int run(const cli::Options& options) {
     }
 
     io.run();
+    ignore_stop_signals(signals);
     if (control) {
         control->stop();
     }

@@ -152,6 +152,37 @@ class Shutdown(unittest.TestCase):
             portd.signal(signal.SIGINT)
             self.assertEqual(portd.proc.wait(15), 0)
 
+    def test_signals_repeated_until_it_exits_leave_the_exit_clean(self):
+        # An impatient operator, or a service manager, may send SIGTERM again while portd
+        # stops. Every one must find portd handling or ignoring it, up to the exit itself: sent
+        # here every millisecond, first while an open connection holds the drain, then on
+        # until the process is gone, so that the last ones land in its final teardown. The
+        # stop is begun once, and logged once.
+        port = free_port()
+        with PortdProcess(echo_service("echo", "127.0.0.1:%d" % port)) as portd:
+            client = connect(port)
+            client.sendall(b"x")
+            self.assertEqual(client.recv(1), b"x")
+            release_at = time.monotonic() + 0.3
+            deadline = time.monotonic() + 10
+            sent = 0
+            while portd.proc.poll() is None and time.monotonic() < deadline:
+                try:
+                    os.kill(portd.proc.pid, signal.SIGTERM if sent % 2 == 0 else signal.SIGINT)
+                except ProcessLookupError:
+                    break  # exited (not yet reaped) between the poll and the kill
+                sent += 1
+                if client is not None and time.monotonic() > release_at:
+                    client.close()  # the drain can finish now
+                    client = None
+                time.sleep(0.001)
+            self.assertIsNotNone(portd.proc.poll(), "still running after %d signals" % sent)
+            self.assertEqual(portd.proc.wait(15), 0, "after %d signals" % sent)
+            self.assertTrue(portd.wait_for_log("portd stopped"), portd.stderr()[-2000:])
+            log = portd.stderr()
+            self.assertEqual(log.count(": stopping"), 1, log[-2000:])
+            self.assertGreater(sent, 100)
+
 
 if __name__ == "__main__":
     unittest.main()
