@@ -1,8 +1,9 @@
 """The http module against clients that misbehave on the wire, with the real daemon.
 
-They vanish in the middle of a download, stop reading it, or arrive faster than the worker has
-descriptors for them. Each time the daemon must let go of what the client held, stay the same
-process, and keep serving everyone else byte for byte.
+They vanish in the middle of a download, stop reading it, half-close, see the file shrink under
+them, or arrive faster than the worker has descriptors for them. Each time the daemon must let
+go of what the client held, stay the same process, and keep serving everyone else byte for
+byte.
 """
 
 import http.client
