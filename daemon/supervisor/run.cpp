@@ -137,11 +137,6 @@ int run(const cli::Options& options) {
 
     bool stopping = false;
     auto stop = [&] {
-        // Once: a second SIGTERM or SIGINT while the services drain changes nothing, and says
-        // nothing either (a signal sent again and again must not flood the log).
-        if (stopping) {
-            return;
-        }
         stopping = true;
         notifier.stopping("stopping");
         status_timer.cancel();
@@ -171,10 +166,13 @@ int run(const cli::Options& options) {
                     }
                     break;
                 default:
+                    // Once: a second SIGTERM or SIGINT while the services drain changes
+                    // nothing, and says nothing either (sent again and again, it must not flood
+                    // the log).
                     if (!stopping) {
                         spdlog::info("{}: stopping", strsignal(number));
+                        stop();
                     }
-                    stop();
                     break;
             }
             signals.async_wait(on_signal);
