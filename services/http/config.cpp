@@ -244,6 +244,8 @@ HttpConfig read_config(const ServiceContext& context) {
         "max_requests", static_cast<std::int64_t>(config.max_requests), 1, 1'000'000'000));
     config.max_ranges = static_cast<std::size_t>(
         opts.integer("max_ranges", static_cast<std::int64_t>(config.max_ranges), 1, 1000));
+    config.open_file_cache = static_cast<std::size_t>(opts.integer(
+        "open_file_cache", static_cast<std::int64_t>(config.open_file_cache), 0, 100'000));
     config.server = opts.string("server", config.server);
     if (config.server.empty() || config.server.find_first_of("\r\n") != std::string::npos) {
         opts.problem_at("server", "must be a non-empty single line");

@@ -29,6 +29,8 @@ struct HttpConfig {
     ParserLimits limits;
     std::uint64_t max_requests = 1000;
     std::size_t max_ranges = 16;
+    /// Files kept open per shard for the next request of the same path (0: none).
+    std::size_t open_file_cache = 1000;
     std::string access_log = "journal";  // "journal", "off" or a file path
     /// Status → a path under the root whose file answers it (nginx's error_page).
     std::vector<std::pair<int, std::string>> error_pages;

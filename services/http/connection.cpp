@@ -3,6 +3,7 @@
 #include "http/buffer_pool.hpp"
 #include "http/http_date.hpp"
 #include "http/launch_here.hpp"
+#include "http/shard_file_cache.hpp"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -274,6 +275,9 @@ net::awaitable<void> HttpConnection::serve() {
             ensure_buffer();
         }
 
+        // Looked up once per turn of serve(), not per request (Asio locks its service
+        // registry), and not kept in the connection, which stays small while idle.
+        auto& files = ShardFileCache::of(executor(), config.open_file_cache);
         RequestParser parser(config.limits);
         Request request;
         bool keep_alive = true;
@@ -366,7 +370,7 @@ net::awaitable<void> HttpConnection::serve() {
             }
             Response response;
             try {
-                response = state_->files.respond(request);
+                response = state_->files.respond(request, &files);
             } catch (const std::exception& e) {
                 state_->log->error("{} {}: {}", request.method, request.target, e.what());
                 response = error_response(500);
@@ -488,9 +492,9 @@ net::awaitable<IoResult> HttpConnection::send(const Response& response, bool hea
         if (part.from_file) {
             auto offset = part.offset;
             auto length = part.length;
-            r = send_file_now(*this, response.file.get(), offset, length, progress);
+            r = send_file_now(*this, response.file->get(), offset, length, progress);
             if (r == IoResult::would_block) {
-                r = co_await send_file(*this, response.file.get(), offset, length, progress);
+                r = co_await send_file(*this, response.file->get(), offset, length, progress);
             }
         } else {
             rest = part.text;

@@ -34,30 +34,33 @@ int status_from_errno(int error) {
     }
 }
 
-OpenedFile open_beneath(int root_fd, std::string_view path, Resolver resolver) {
-    OpenedFile out;
+std::string_view relative_path(std::string_view path) {
     while (!path.empty() && path.front() == '/') {
         path.remove_prefix(1);
     }
     while (!path.empty() && path.back() == '/') {
         path.remove_suffix(1);
     }
-    const int fd =
-        common::open_confined(root_fd, path, kOpenFlags, 0, common::Scope::beneath, resolver);
-    if (fd < 0) {
+    return path;
+}
+
+OpenedFile open_beneath(int root_fd, std::string_view path, Resolver resolver) {
+    OpenedFile out;
+    UniqueFd fd(common::open_confined(root_fd, relative_path(path), kOpenFlags, 0,
+                                      common::Scope::beneath, resolver));
+    if (!fd) {
         out.status = status_from_errno(errno);
         return out;
     }
-    out.fd.reset(fd);
-    if (::fstat(fd, &out.st) != 0) {
+    if (::fstat(fd.get(), &out.st) != 0) {
         out.status = 500;
-        out.fd.reset();
         return out;
     }
     if (!S_ISREG(out.st.st_mode) && !S_ISDIR(out.st.st_mode)) {
         out.status = 403;
-        out.fd.reset();
+        return out;
     }
+    out.fd = std::make_shared<const UniqueFd>(std::move(fd));
     return out;
 }
 

@@ -5,6 +5,7 @@
 #include "http/unique_fd.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,7 +24,7 @@ struct Response {
     std::string headers;  // "Name: value\r\n" lines; Date, Server, Connection and
                           // Content-Length are added when the head is serialized
     std::vector<BodyPart> body;
-    UniqueFd file;
+    std::shared_ptr<const UniqueFd> file;  // shared with the open-file cache
     bool close = false;  // the stream cannot be trusted any more: close after sending
 
     void add_header(std::string_view name, std::string_view value);

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <optional>
 #include <random>
@@ -22,6 +23,8 @@
 namespace portd::http {
 
 namespace {
+
+std::atomic<std::uint64_t> next_id{1};
 
 UniqueFd open_root(const std::filesystem::path& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -127,7 +130,10 @@ bool is_known_method(std::string_view method) {
 }
 
 StaticFiles::StaticFiles(const HttpConfig& config, MimeTypes mime)
-    : config_(config), mime_(std::move(mime)), root_(open_root(config.root)) {
+    : config_(config),
+      id_(next_id.fetch_add(1, std::memory_order_relaxed)),
+      mime_(std::move(mime)),
+      root_(open_root(config.root)) {
     for (const auto& [host, path] : config.vhosts) {
         vhosts_.emplace_back(host, open_root(path));
     }
@@ -147,9 +153,9 @@ int StaticFiles::root_for(const Request& request, std::string_view authority) co
     return root_.get();
 }
 
-Response StaticFiles::respond(const Request& request) const {
+Response StaticFiles::respond(const Request& request, OpenFileCache* cache) const {
     std::optional<Target> target;
-    auto r = respond_plain(request, target);
+    auto r = respond_plain(request, target, cache);
     if (r.status >= 400) {
         use_error_page(r, request, target ? &*target : nullptr);
     } else {
@@ -226,7 +232,12 @@ void StaticFiles::use_error_page(Response& response, const Request& request,
     }
 }
 
-Response StaticFiles::respond_plain(const Request& request, std::optional<Target>& parsed) const {
+OpenedFile StaticFiles::open(int root, std::string_view path, OpenFileCache* cache) const {
+    return cache != nullptr ? cache->open(id_, root, path) : open_beneath(root, path);
+}
+
+Response StaticFiles::respond_plain(const Request& request, std::optional<Target>& parsed,
+                                    OpenFileCache* cache) const {
     const bool get_or_head = request.method == "GET" || request.method == "HEAD";
     if (!get_or_head && request.method != "OPTIONS") {
         auto r = error_response(is_known_method(request.method) ? 405 : 501);
@@ -249,7 +260,7 @@ Response StaticFiles::respond_plain(const Request& request, std::optional<Target
         return error_response(404);
     }
     const int root = root_for(request, target.authority);
-    auto opened = open_beneath(root, target.path);
+    auto opened = open(root, target.path, cache);
     if (opened.status != 0) {
         return error_response(opened.status);
     }
@@ -268,20 +279,21 @@ Response StaticFiles::respond_plain(const Request& request, std::optional<Target
             r.add_header("Location", location);
             return r;
         }
-        return serve_directory(request, root, target.path, target.query, opened.fd.get());
+        return serve_directory(request, root, target.path, target.query, opened.fd->get(), cache);
     }
     if (target.directory) {
         return error_response(404);  // "/file.txt/": not a directory
     }
-    return serve_file(request, root, target.path, std::move(opened));
+    return serve_file(request, root, target.path, std::move(opened), cache);
 }
 
 Response StaticFiles::serve_directory(const Request& request, int root, const std::string& path,
-                                      std::string_view query, int dir_fd) const {
+                                      std::string_view query, int dir_fd,
+                                      OpenFileCache* cache) const {
     for (const auto& name : config_.index) {
-        auto index = open_beneath(root, path + name);
+        auto index = open(root, path + name, cache);
         if (index.status == 0 && S_ISREG(index.st.st_mode)) {
-            return serve_file(request, root, path + name, std::move(index));
+            return serve_file(request, root, path + name, std::move(index), cache);
         }
         if (index.status != 0 && index.status != 404) {
             return error_response(index.status);
@@ -306,7 +318,7 @@ Response StaticFiles::serve_directory(const Request& request, int root, const st
 }
 
 Response StaticFiles::serve_file(const Request& request, int root, const std::string& path,
-                                 OpenedFile file) const {
+                                 OpenedFile file, OpenFileCache* cache) const {
     std::string_view encoding;
     std::string_view suffix;
     if (config_.precompressed) {
@@ -314,7 +326,7 @@ Response StaticFiles::serve_file(const Request& request, int root, const std::st
         std::array<std::size_t, 8> order{};
         const auto n = acceptable_codings(request.joined("accept-encoding"), codings, order);
         for (std::size_t i = 0; i < n; ++i) {
-            auto sibling = open_beneath(root, path + std::string(codings[order[i]].suffix));
+            auto sibling = open(root, path + std::string(codings[order[i]].suffix), cache);
             if (sibling.status == 0 && S_ISREG(sibling.st.st_mode)) {
                 file = std::move(sibling);
                 encoding = codings[order[i]].name;

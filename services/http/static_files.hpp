@@ -5,6 +5,7 @@
 
 #include "http/config.hpp"
 #include "http/mime_types.hpp"
+#include "http/open_file_cache.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
 #include "http/target.hpp"
@@ -24,7 +25,8 @@ public:
 
     /// The answer to `request`: a file, a listing, a redirect or an error, with the manifest's
     /// `headers` on every answer below 400 and its `error_pages` in place of built-in ones.
-    Response respond(const Request& request) const;
+    /// Files are opened through `cache` when one is given (the calling shard's).
+    Response respond(const Request& request, OpenFileCache* cache = nullptr) const;
 
     /// The answer for `status` to a request that could not be read whole (malformed, too
     /// large, timed out; `request` null when not even its line arrived): the service's error
@@ -34,7 +36,9 @@ public:
 private:
     /// The answer without the manifest's pages and fields; `parsed` gets the request's target
     /// once it has been parsed (it stays empty for a request refused before that).
-    Response respond_plain(const Request& request, std::optional<Target>& parsed) const;
+    Response respond_plain(const Request& request, std::optional<Target>& parsed,
+                           OpenFileCache* cache) const;
+    OpenedFile open(int root, std::string_view path, OpenFileCache* cache) const;
     /// Puts the manifest's page for `response.status` in place of the built-in body, keeping
     /// the status and the fields that belong to it (Allow, Content-Range, Location). `target`
     /// is the request's, when already parsed.
@@ -44,11 +48,14 @@ private:
     void add_manifest_headers(Response& response, const Target* target) const;
     int root_for(const Request& request, std::string_view authority) const;
     Response serve_directory(const Request& request, int root, const std::string& path,
-                             std::string_view query, int dir_fd) const;
-    Response serve_file(const Request& request, int root, const std::string& path,
-                        struct OpenedFile file) const;
+                             std::string_view query, int dir_fd, OpenFileCache* cache) const;
+    Response serve_file(const Request& request, int root, const std::string& path, OpenedFile file,
+                        OpenFileCache* cache) const;
 
     const HttpConfig& config_;
+    // Tells this object's roots from another's in a shard's cache (root descriptors' numbers
+    // are reused; this never is).
+    const std::uint64_t id_;
     MimeTypes mime_;
     UniqueFd root_;
     std::vector<std::pair<std::string, UniqueFd>> vhosts_;

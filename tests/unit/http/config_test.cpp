@@ -43,6 +43,7 @@ TEST(HttpConfig, DefaultsAndRelativeRoot) {
     EXPECT_EQ(c.limits.max_header_size, 16384u);
     EXPECT_EQ(c.limits.max_body, 1024u * 1024u);
     EXPECT_EQ(c.max_requests, 1000u);
+    EXPECT_EQ(c.open_file_cache, 1000u);
     EXPECT_EQ(c.access_log, "journal");
     EXPECT_EQ(c.mime_types_file, "/etc/mime.types");
 }
@@ -69,6 +70,7 @@ max_headers: 20
 max_body: 10M
 max_requests: 5
 max_ranges: 3
+open_file_cache: 0
 access_log: logs/access.log
 server: web
 mime_types_file: conf/mime.types
@@ -89,6 +91,7 @@ headers_for: { "*.css": { Cache-Control: immutable } }
     EXPECT_EQ(c.limits.max_body, 10u << 20);
     EXPECT_EQ(c.max_requests, 5u);
     EXPECT_EQ(c.max_ranges, 3u);
+    EXPECT_EQ(c.open_file_cache, 0u);
     EXPECT_EQ(c.access_log, (dir.path() / "logs/access.log").string());
     EXPECT_EQ(c.server, "web");
     EXPECT_EQ(c.mime_types_file, dir.path() / "conf/mime.types");
@@ -146,8 +149,10 @@ TEST(HttpConfig, Problems) {
         << rules;
     EXPECT_NE(rules.find("headers_for./a: must be a mapping"), std::string::npos);
     // Every problem at once.
-    const auto all = problems("root: nope\nmax_requests: 0\nbogus: 1", dir.path());
+    const auto all =
+        problems("root: nope\nmax_requests: 0\nopen_file_cache: -1\nbogus: 1", dir.path());
     EXPECT_NE(all.find("does not exist"), std::string::npos);
+    EXPECT_NE(all.find("open_file_cache"), std::string::npos);
     EXPECT_NE(all.find("max_requests"), std::string::npos);
     EXPECT_NE(all.find("bogus"), std::string::npos);
 }

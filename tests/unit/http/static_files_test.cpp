@@ -4,6 +4,7 @@
 
 #include "temp_dir.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -308,6 +309,46 @@ TEST(RemoveHeader, DropsEveryLineOfThatNameOnly) {
         "Content-Type: text/html\r\nX-A: 1\r\ncontent-type: x\r\nContent-Typo: y\r\n";
     remove_header(headers, "Content-Type");
     EXPECT_EQ(headers, "X-A: 1\r\nContent-Typo: y\r\n");
+}
+
+TEST_F(StaticFilesTest, AnswersThroughTheOpenFileCacheAreTheSame) {
+    // Each request three times: without the cache, then through it (a miss, then a hit).
+    config_.precompressed = true;
+    config_.vhosts = {{"other.example", dir_.path() / "other"}};
+    OpenFileCache cache(16);
+    const std::vector<std::pair<std::string, std::vector<Header>>> requests = {
+        {"/hello.txt", {}},
+        {"/hello.txt", {{"range", "bytes=6-"}}},
+        {"/sub/", {}},
+        {"/sub", {}},
+        {"/app.js", {{"accept-encoding", "br, gzip"}}},
+        {"/app.js", {{"accept-encoding", "gzip"}}},
+        {"/app.js", {}},
+        {"/hello.txt", {{"host", "other.example"}}},
+        {"/missing", {}},
+        {"/.secret", {}},
+    };
+    for (const auto& [target, headers] : requests) {
+        Request r;
+        r.method = "GET";
+        r.target = target;
+        r.headers = headers;
+        if (!files_) {
+            files_ = std::make_unique<StaticFiles>(config_, MimeTypes());
+        }
+        const auto plain = files_->respond(r);
+        for (int round = 0; round < 2; ++round) {
+            const auto cached = files_->respond(r, &cache);
+            EXPECT_EQ(cached.status, plain.status) << target;
+            EXPECT_EQ(cached.headers, plain.headers) << target;
+            EXPECT_EQ(cached.content_length(), plain.content_length()) << target;
+            EXPECT_EQ(static_cast<bool>(cached.file), static_cast<bool>(plain.file)) << target;
+        }
+    }
+    // hello.txt in both roots, index.html, app.js.br, app.js.gz and app.js (where the temp
+    // directory's file system lets the cache keep files at all).
+    const UniqueFd www(::open(config_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    EXPECT_EQ(cache.size(), changes_are_watchable(www.get()) ? 6u : 0u);
 }
 
 }  // namespace

@@ -1,0 +1,197 @@
+#include "http/open_file_cache.hpp"
+
+#include "common/confined_open.hpp"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/inotify.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+namespace portd::http {
+
+namespace {
+
+// What can change which file a path names, or whether portd may read it. Not IN_MODIFY: the
+// contents are read afresh anyway, and a log written under the root would empty the cache at
+// every line. Not IN_CREATE: a new name cannot change what an existing one names (a name
+// taken over arrives as IN_MOVED_TO, or after an IN_DELETE).
+constexpr std::uint32_t kEvents = IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE |
+                                  IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+
+// After inotify_init1 failed (the per-user limit of instances, or no descriptors left), files
+// are opened without the cache, and inotify is tried again this much later.
+constexpr std::chrono::seconds kInotifyRetry{5};
+
+void make_key(std::string& key, std::uint64_t owner, int root_fd, std::string_view path) {
+    key.assign(reinterpret_cast<const char*>(&owner), sizeof owner);
+    key.append(reinterpret_cast<const char*>(&root_fd), sizeof root_fd);
+    key.append(path);
+}
+
+}  // namespace
+
+bool changes_are_watchable(int fd) {
+    struct statfs fs {};
+    if (::fstatfs(fd, &fs) != 0) {
+        return false;
+    }
+    switch (static_cast<unsigned long>(fs.f_type)) {
+        case EXT4_SUPER_MAGIC:  // ext2 and ext3 too
+        case XFS_SUPER_MAGIC:
+        case BTRFS_SUPER_MAGIC:
+        case TMPFS_MAGIC:
+        case F2FS_SUPER_MAGIC:
+            return true;
+        default:
+            return false;
+    }
+}
+
+OpenFileCache::OpenFileCache(std::size_t capacity) : capacity_(capacity) {}
+
+OpenFileCache::~OpenFileCache() {
+    clear();
+}
+
+OpenedFile OpenFileCache::open(std::uint64_t owner, int root_fd, std::string_view path) {
+    path = relative_path(path);
+    if (capacity_ == 0) {
+        return open_beneath(root_fd, path);
+    }
+    if (!entries_.empty() && changed()) {
+        clear();
+    }
+    make_key(key_, owner, root_fd, path);
+    if (const auto found = entries_.find(key_); found != entries_.end()) {
+        const auto entry = found->second;
+        OpenedFile out;
+        if (::fstat(entry->fd->get(), &out.st) == 0) {
+            lru_.splice(lru_.begin(), lru_, entry);
+            out.fd = entry->fd;
+            return out;
+        }
+        entries_.erase(found);
+        lru_.erase(entry);
+    }
+    if (!watch_directories(owner, root_fd, path)) {
+        return open_beneath(root_fd, path);
+    }
+    auto out = open_beneath(root_fd, path);
+    if (out.status == 503 && !entries_.empty()) {
+        // Out of descriptors: the cache's go back first (a response in flight keeps its own).
+        clear();
+        return open_beneath(root_fd, path);
+    }
+    if (out.status == 0 && S_ISREG(out.st.st_mode) &&
+        on_local_file_system(out.fd->get(), out.st.st_dev)) {
+        insert(out.fd);
+    }
+    return out;
+}
+
+void OpenFileCache::clear() {
+    entries_.clear();
+    lru_.clear();
+    watched_.clear();
+    if (changes_ >= 0) {
+        // Closing the instance drops all its watches at once; the next open starts a new one.
+        if (on_closing) {
+            on_closing(changes_);
+        }
+        ::close(changes_);
+        changes_ = -1;
+    }
+}
+
+bool OpenFileCache::changed() {
+    // Events are not looked at: any of them empties the whole cache. A static site changes
+    // seldom, and telling which entries an event concerns (a directory renamed, a symlink
+    // replaced higher up) would be a second copy of path resolution.
+    alignas(inotify_event) char events[4096];
+    const auto n = ::read(changes_, events, sizeof events);
+    if (n > 0) {
+        return true;
+    }
+    return n == 0 || (errno != EAGAIN && errno != EINTR);  // a failed look trusts nothing
+}
+
+bool OpenFileCache::start_watching() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < retry_inotify_) {
+        return false;
+    }
+    changes_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (changes_ < 0) {
+        retry_inotify_ = now + kInotifyRetry;
+        return false;
+    }
+    if (on_watching) {
+        on_watching(changes_);
+    }
+    return true;
+}
+
+bool OpenFileCache::watch_directories(std::uint64_t owner, int root_fd, std::string_view path) {
+    if (changes_ < 0 && !start_watching()) {
+        return false;
+    }
+    // The root, then each directory on the way ("a", then "a/b" for "a/b/c.html"). Top down:
+    // a directory renamed while this runs is seen by the watch on its parent, in place by then.
+    for (std::size_t end = 0;; end = path.find('/', end == 0 ? 0 : end + 1)) {
+        if (end == std::string_view::npos) {
+            return true;
+        }
+        if (!watch_directory(owner, root_fd, path.substr(0, end))) {
+            return false;
+        }
+    }
+}
+
+bool OpenFileCache::watch_directory(std::uint64_t owner, int root_fd, std::string_view directory) {
+    make_key(directory_key_, owner, root_fd, directory);
+    if (watched_.contains(directory_key_)) {
+        return true;
+    }
+    // inotify_add_watch(2) takes a path only. The /proc/self/fd link of a confined open names
+    // the directory that open found, without resolving the path again.
+    UniqueFd opened;
+    if (!directory.empty()) {
+        opened.reset(common::open_confined(root_fd, directory, O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
+                                           common::Scope::beneath));
+        if (!opened) {
+            return false;
+        }
+    }
+    char link[32];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d",
+                  directory.empty() ? root_fd : opened.get());
+    if (::inotify_add_watch(changes_, link, kEvents) < 0) {
+        return false;
+    }
+    watched_.insert(directory_key_);
+    return true;
+}
+
+bool OpenFileCache::on_local_file_system(int fd, dev_t device) {
+    if (const auto known = local_devices_.find(device); known != local_devices_.end()) {
+        return known->second;
+    }
+    const bool local = changes_are_watchable(fd);
+    local_devices_.emplace(device, local);
+    return local;
+}
+
+void OpenFileCache::insert(SharedFd fd) {
+    if (entries_.size() >= capacity_) {
+        entries_.erase(lru_.back().key);
+        lru_.pop_back();
+    }
+    lru_.push_front(Entry{key_, std::move(fd)});
+    entries_.emplace(lru_.front().key, lru_.begin());
+}
+
+}  // namespace portd::http

@@ -1,0 +1,94 @@
+// Descriptors of the files served last, kept open so that the next request for the same path
+// skips openat2(2) and the close(2) after it: three system calls of the six a small keep-alive
+// response costs (nginx's open_file_cache, which nginx leaves off unless configured).
+//
+// A kept descriptor must still be what its path names, or a request would get a file that has
+// been renamed away, deleted, or made unreadable. What changes that is an operation on a
+// directory entry or an attribute along the path: rename, unlink, chmod, chown, a symlink
+// replaced. Before a file is opened for the cache, every directory on its path, the root first,
+// gets an inotify watch for those events; any event empties the whole cache. Every lookup first
+// reads the inotify descriptor (one read(2) that usually finds nothing), so a change finished
+// before the request arrived is seen by that request, and a watch set before the open sees any
+// change after it.
+//
+// The contents and the size need no watch: the stat is taken again from the descriptor for
+// every request, and sendfile(2) reads the page cache, so a file rewritten in place is served as
+// it is now. inotify does not see changes made by another machine (NFS, CIFS) or under an
+// overlay's layers, so only files on local file systems (ext2/3/4, XFS, Btrfs, tmpfs, F2FS) are
+// kept; nor does it see a file system mounted over a directory of the root while portd runs.
+//
+// One cache per shard: everything here runs on one thread, and nothing is locked.
+#pragma once
+
+#include "http/path_resolver.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace portd::http {
+
+/// Whether `fd` is on a file system where inotify reports every change (a local one).
+bool changes_are_watchable(int fd);
+
+class OpenFileCache {
+public:
+    /// Keeps at most `capacity` descriptors (0: none, and every open goes to the kernel).
+    explicit OpenFileCache(std::size_t capacity);
+    ~OpenFileCache();
+    OpenFileCache(const OpenFileCache&) = delete;
+    OpenFileCache& operator=(const OpenFileCache&) = delete;
+
+    /// open_beneath(root_fd, path), from the cache when the same root opened the same path
+    /// before and nothing watched has changed since. `owner` and `root_fd` together name the
+    /// root: a descriptor's number may be given to another root later, an owner's never.
+    OpenedFile open(std::uint64_t owner, int root_fd, std::string_view path);
+
+    /// Closes every kept descriptor (those a response still holds stay open until it is sent)
+    /// and every watch.
+    void clear();
+
+    std::size_t size() const { return entries_.size(); }
+    std::size_t capacity() const { return capacity_; }
+    /// The inotify descriptor, -1 while nothing is kept.
+    int changes_fd() const { return changes_; }
+
+    /// Told of each inotify descriptor once it is made (to watch it, and clear() when it
+    /// becomes readable: then a deleted file's descriptor is not held until the next request),
+    /// and just before it is closed.
+    std::function<void(int)> on_watching;
+    std::function<void(int)> on_closing;
+
+private:
+    struct Entry {
+        std::string key;
+        SharedFd fd;
+    };
+    using Lru = std::list<Entry>;  // the most recently used first
+
+    /// Whether anything watched changed since the last look (or the look failed).
+    bool changed();
+    /// Watches the root and every directory on the way to `path`; false if one could not be.
+    bool watch_directories(std::uint64_t owner, int root_fd, std::string_view path);
+    bool watch_directory(std::uint64_t owner, int root_fd, std::string_view directory);
+    bool start_watching();
+    bool on_local_file_system(int fd, dev_t device);
+    void insert(SharedFd fd);
+
+    std::size_t capacity_;
+    int changes_ = -1;
+    std::chrono::steady_clock::time_point retry_inotify_{};  // after inotify_init1 failed
+    Lru lru_;
+    std::unordered_map<std::string_view, Lru::iterator> entries_;  // keys are views of lru_'s
+    std::unordered_set<std::string> watched_;                      // directories, as keys
+    std::unordered_map<dev_t, bool> local_devices_;                // st_dev → on a local fs
+    std::string key_;  // the key of the path being looked up (reused: no allocation)
+    std::string directory_key_;
+};
+
+}  // namespace portd::http

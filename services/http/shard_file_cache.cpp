@@ -1,0 +1,54 @@
+#include "http/shard_file_cache.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace portd::http {
+
+net::execution_context::id ShardFileCache::id;
+
+ShardFileCache::ShardFileCache(net::io_context& context)
+    : net::execution_context::service(context), poller_(net::use_service<Poller>(context)) {}
+
+ShardFileCache::~ShardFileCache() {
+    cache_.reset();
+}
+
+OpenFileCache& ShardFileCache::of(const net::any_io_executor& executor, std::size_t capacity) {
+    // portd's shards are io_contexts (the SDK's promise for a connection's executor).
+    const auto* shard = executor.target<net::io_context::executor_type>();
+    if (shard == nullptr) {
+        throw std::logic_error("ShardFileCache: the executor is not an io_context's");
+    }
+    auto& self = net::use_service<ShardFileCache>(shard->context());
+    if (!self.cache_) {
+        rlimit limit{};
+        if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+            capacity = std::min<std::size_t>(capacity, limit.rlim_cur / 16);
+        }
+        auto& cache = self.cache_.emplace(capacity);
+        cache.on_watching = [&self](int fd) {
+            // Not watched (a full epoll set, no memory): the per-request look still sees every
+            // change, and a deleted file's descriptor waits for the next request.
+            self.poller_.add(fd, self);
+        };
+        cache.on_closing = [&self](int) {
+            self.poller_.forget(self);
+        };
+    }
+    return *self.cache_;
+}
+
+void ShardFileCache::ready(std::uint32_t) noexcept {
+    if (cache_) {
+        cache_->clear();
+    }
+}
+
+void ShardFileCache::shutdown() {
+    cache_.reset();
+}
+
+}  // namespace portd::http

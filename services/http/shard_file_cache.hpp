@@ -1,0 +1,37 @@
+// The open-file cache of one shard, as an Asio service of the shard's io_context. Its inotify
+// descriptor is in the shard's Poller, so that a change closes the kept descriptors at once
+// rather than at the shard's next request: a deleted file's space goes back to the file system
+// when its last descriptor is closed, and an idle shard would otherwise hold it.
+#pragma once
+
+#include "http/open_file_cache.hpp"
+#include "http/poller.hpp"
+
+#include <portd/net.hpp>
+
+#include <optional>
+
+namespace portd::http {
+
+class ShardFileCache : public net::execution_context::service, private Poller::Watcher {
+public:
+    static net::execution_context::id id;
+
+    explicit ShardFileCache(net::io_context& context);
+    ~ShardFileCache() override;
+
+    /// The cache of the shard `executor` belongs to. Made on first use with `capacity` entries,
+    /// or fewer: at most a sixteenth of the process's descriptor limit, so that with a low
+    /// limit the connections keep the descriptors they need.
+    static OpenFileCache& of(const net::any_io_executor& executor, std::size_t capacity);
+
+private:
+    void ready(std::uint32_t events) noexcept override;
+    void abandoned() noexcept override {}
+    void shutdown() override;
+
+    Poller& poller_;
+    std::optional<OpenFileCache> cache_;
+};
+
+}  // namespace portd::http

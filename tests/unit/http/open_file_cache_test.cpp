@@ -1,0 +1,218 @@
+#include "http/open_file_cache.hpp"
+
+#include "temp_dir.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace portd::http {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::uint64_t kOwner = 1;
+
+/// The bytes the descriptor reads now, from offset 0 (as sendfile would send them).
+std::string contents(const OpenedFile& file) {
+    std::string out(static_cast<std::size_t>(file.st.st_size), '\0');
+    const auto n = ::pread(file.fd->get(), out.data(), out.size(), 0);
+    out.resize(n < 0 ? 0 : static_cast<std::size_t>(n));
+    return out;
+}
+
+class OpenFileCacheTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        root_ = dir_.path() / "root";
+        fs::create_directories(root_ / "a");
+        dir_.write("root/index.html", "old index");
+        dir_.write("root/a/page.html", "old page");
+        dir_.write("secret.txt", "outside");
+        root_fd_.reset(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        ASSERT_TRUE(root_fd_);
+        if (!changes_are_watchable(root_fd_.get())) {
+            GTEST_SKIP() << "the temp directory is on a file system the cache does not keep "
+                            "files of (inotify would miss changes there)";
+        }
+    }
+
+    OpenedFile open(std::string_view path) { return cache_.open(kOwner, root_fd_.get(), path); }
+
+    /// What `path` reads through the cache, or its status when it cannot be opened.
+    std::string fetch(std::string_view path) {
+        const auto file = open(path);
+        return file.status != 0 ? std::to_string(file.status) : contents(file);
+    }
+
+    testing::TempDir dir_;
+    fs::path root_;
+    UniqueFd root_fd_;
+    OpenFileCache cache_{16};
+};
+
+TEST_F(OpenFileCacheTest, SecondOpenOfAPathReusesTheDescriptor) {
+    const auto first = open("/a/page.html");
+    ASSERT_EQ(first.status, 0);
+    EXPECT_EQ(cache_.size(), 1u);
+    const auto second = open("a/page.html");  // the same path, as open_beneath reads it
+    ASSERT_EQ(second.status, 0);
+    EXPECT_EQ(second.fd, first.fd);
+    EXPECT_EQ(contents(second), "old page");
+    EXPECT_GE(cache_.changes_fd(), 0);
+}
+
+TEST_F(OpenFileCacheTest, AFileRewrittenInPlaceIsServedAsItIsNow) {
+    const auto first = open("/index.html");
+    dir_.write("root/index.html", "the new, longer index");  // truncates and writes: no rename
+    const auto second = open("/index.html");
+    EXPECT_EQ(second.fd, first.fd);  // the same file: still kept
+    EXPECT_EQ(second.st.st_size, 21);
+    EXPECT_EQ(contents(second), "the new, longer index");
+}
+
+TEST_F(OpenFileCacheTest, AFileRenamedOverTheNameIsSeenAtOnce) {
+    // How deploy tools replace a file atomically: write a temporary one, rename it over.
+    EXPECT_EQ(fetch("/a/page.html"), "old page");
+    dir_.write("root/a/.page.tmp", "new page");
+    fs::rename(root_ / "a/.page.tmp", root_ / "a/page.html");
+    EXPECT_EQ(fetch("/a/page.html"), "new page");
+}
+
+TEST_F(OpenFileCacheTest, ADeletedFileIsGoneAndItsDescriptorLetGo) {
+    auto first = open("/a/page.html");
+    std::weak_ptr<const UniqueFd> kept = first.fd;
+    first = OpenedFile{};
+    fs::remove(root_ / "a/page.html");
+    EXPECT_EQ(fetch("/a/page.html"), "404");
+    EXPECT_TRUE(kept.expired());  // closed: the file system gets the space back
+    EXPECT_EQ(cache_.size(), 0u);
+}
+
+TEST_F(OpenFileCacheTest, ADirectoryOnThePathReplacedIsSeen) {
+    EXPECT_EQ(fetch("/a/page.html"), "old page");
+    fs::rename(root_ / "a", root_ / "a.old");
+    dir_.write("root/a/page.html", "page in the new directory");
+    EXPECT_EQ(fetch("/a/page.html"), "page in the new directory");
+}
+
+TEST_F(OpenFileCacheTest, ASymlinkPointedOutsideTheRootIsRefusedAtOnce) {
+    fs::create_symlink("index.html", root_ / "link.html");
+    EXPECT_EQ(fetch("/link.html"), "old index");
+    fs::remove(root_ / "link.html");
+    fs::create_symlink("../secret.txt", root_ / "link.html");
+    EXPECT_EQ(fetch("/link.html"), "403");
+}
+
+TEST_F(OpenFileCacheTest, APermissionChangeEmptiesTheCache) {
+    // Tests may run as root, whom a mode does not stop: what is checked is that the next open
+    // asks the kernel again, which for anyone else answers 403.
+    const auto first = open("/index.html");
+    fs::permissions(root_ / "index.html", fs::perms::none);
+    const auto second = open("/index.html");
+    EXPECT_NE(second.fd, first.fd);
+}
+
+TEST_F(OpenFileCacheTest, AnyNameChangedInAWatchedDirectoryEmptiesTheCache) {
+    // Events are not matched to entries: the whole cache goes. Only the directories on the way
+    // to a kept file are watched, so a change in another one keeps it.
+    const auto first = open("/index.html");
+    fs::rename(root_ / "a/page.html", root_ / "a/moved.html");  // `a` is not watched
+    EXPECT_EQ(open("/index.html").fd, first.fd);
+    fs::rename(root_ / "a", root_ / "b");  // the root is
+    EXPECT_NE(open("/index.html").fd, first.fd);
+}
+
+TEST_F(OpenFileCacheTest, NewFilesAndWritesDoNotEmptyIt) {
+    // A log or an upload written under the root must not cost every request an open.
+    const auto first = open("/index.html");
+    dir_.write("root/a/new.html", "new");
+    dir_.write("root/a/page.html", "rewritten");
+    EXPECT_EQ(open("/index.html").fd, first.fd);
+    EXPECT_EQ(fetch("/a/new.html"), "new");
+}
+
+TEST_F(OpenFileCacheTest, DirectoriesAndFailuresAreNotKept) {
+    EXPECT_EQ(open("/a").status, 0);
+    EXPECT_EQ(open("/").status, 0);
+    EXPECT_EQ(open("/missing.html").status, 404);
+    EXPECT_EQ(open("/a/missing/x.html").status, 404);
+    EXPECT_EQ(cache_.size(), 0u);
+    dir_.write("root/missing.html", "here now");
+    EXPECT_EQ(fetch("/missing.html"), "here now");
+}
+
+TEST_F(OpenFileCacheTest, TheLeastRecentlyUsedGoesWhenFull) {
+    OpenFileCache small(2);
+    dir_.write("root/b.html", "b");
+    const auto a = small.open(kOwner, root_fd_.get(), "/index.html");
+    const auto b = small.open(kOwner, root_fd_.get(), "/b.html");
+    EXPECT_EQ(small.open(kOwner, root_fd_.get(), "/index.html").fd, a.fd);  // a used last now
+    small.open(kOwner, root_fd_.get(), "/a/page.html");                     // b goes
+    EXPECT_EQ(small.size(), 2u);
+    EXPECT_EQ(small.open(kOwner, root_fd_.get(), "/index.html").fd, a.fd);
+    EXPECT_NE(small.open(kOwner, root_fd_.get(), "/b.html").fd, b.fd);
+}
+
+TEST_F(OpenFileCacheTest, CapacityZeroKeepsNothing) {
+    OpenFileCache off(0);
+    const auto a = off.open(kOwner, root_fd_.get(), "/index.html");
+    EXPECT_EQ(a.status, 0);
+    EXPECT_EQ(off.size(), 0u);
+    EXPECT_EQ(off.changes_fd(), -1);
+}
+
+TEST_F(OpenFileCacheTest, RootsAndOwnersDoNotShareEntries) {
+    dir_.write("other/index.html", "other index");
+    UniqueFd other(::open((dir_.path() / "other").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(other);
+    EXPECT_EQ(fetch("/index.html"), "old index");
+    EXPECT_EQ(contents(cache_.open(kOwner, other.get(), "/index.html")), "other index");
+    // Another owner with a root that got the same descriptor number.
+    EXPECT_EQ(contents(cache_.open(kOwner + 1, other.get(), "/index.html")), "other index");
+    EXPECT_EQ(cache_.size(), 3u);
+}
+
+TEST_F(OpenFileCacheTest, ClearClosesTheKeptDescriptorsAndTellsOfTheWatch) {
+    int watching = -1;
+    int closing = -1;
+    OpenFileCache cache(4);
+    cache.on_watching = [&](int fd) {
+        watching = fd;
+    };
+    cache.on_closing = [&](int fd) {
+        closing = fd;
+    };
+    std::weak_ptr<const UniqueFd> kept = cache.open(kOwner, root_fd_.get(), "/index.html").fd;
+    EXPECT_FALSE(kept.expired());
+    EXPECT_EQ(watching, cache.changes_fd());
+    const int changes = cache.changes_fd();
+    cache.clear();
+    EXPECT_TRUE(kept.expired());
+    EXPECT_EQ(closing, changes);
+    EXPECT_EQ(cache.changes_fd(), -1);
+}
+
+TEST(OpenFileCacheFileSystems, ProcIsNotWatchable) {
+    // Files there change without an event; remote file systems likewise.
+    UniqueFd proc(::open("/proc/self/status", O_RDONLY | O_CLOEXEC));
+    ASSERT_TRUE(proc);
+    EXPECT_FALSE(changes_are_watchable(proc.get()));
+}
+
+TEST(OpenFileCacheFileSystems, FilesOnAnUnwatchableFileSystemAreNotKept) {
+    UniqueFd proc(::open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(proc);
+    OpenFileCache cache(4);
+    const auto status = cache.open(kOwner, proc.get(), "/status");
+    ASSERT_EQ(status.status, 0);
+    EXPECT_EQ(cache.size(), 0u);
+}
+
+}  // namespace
+}  // namespace portd::http
