@@ -10,6 +10,8 @@
 # "off", the default, "on", or "off on"). PIN=1: each server gets CPU 0 alone (portd threads 1,
 # nginx worker_processes 1) and wrk the other CPUs, so that the figures say what each server
 # does with one core, free of wrk competing for it; the table then goes into its own section.
+# NGINX_FILE_CACHE=1 gives nginx `open_file_cache max=1000` (off by nginx's default; portd's
+# own open-file cache is on by default), for a run that compares the two with a cache each.
 #
 # Runs, each for portd and nginx (both up at once, measured alternately: portd, nginx, nginx,
 # portd, portd, nginx; the median of the runs), with the access log off and then on:
@@ -57,6 +59,15 @@ if ((${#need[@]})); then
         apt-get install -y --no-install-recommends wrk nginx >/dev/null
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+if [[ -n "${NGINX_FILE_CACHE:-}" ]]; then
+    # As a tuning guide would have it; nginx then looks at a file again after 60 s at most,
+    # where portd's cache is told of every change at once.
+    NGINX_CACHE_CONF="open_file_cache max=1000 inactive=60s; open_file_cache_valid 60s;"
+    NGINX_CACHE_NOTE="open_file_cache max=1000"
+else
+    NGINX_CACHE_CONF=""
+    NGINX_CACHE_NOTE="no open_file_cache (nginx's default)"
+fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 WORK=$(mktemp -d -t portd-bench-XXXXXX)
@@ -125,6 +136,7 @@ http {
     tcp_nopush on;
     keepalive_requests 1000;
     keepalive_timeout 75s;
+    $NGINX_CACHE_CONF
     access_log $log;
     client_body_temp_path $WORK/nginx/body;
     proxy_temp_path $WORK/nginx/proxy;
@@ -375,7 +387,8 @@ done
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$REPO" rev-parse --short HEAD)," \
          "$CORES cores, wrk ${DURATION} per run, threads $THREADS; nginx $("$NGINX" -v 2>&1 | sed 's/.*\///')" \
          "with worker_processes $SERVER_THREADS, sendfile on, tcp_nopush on, listen ... deferred" \
-         "(TCP_DEFER_ACCEPT, as portd's HTTP listeners); portd threads $SERVER_THREADS."
+         "(TCP_DEFER_ACCEPT, as portd's HTTP listeners), $NGINX_CACHE_NOTE; portd threads" \
+         "$SERVER_THREADS, open_file_cache 1000 (its default)."
     if [[ -n "${PIN:-}" ]]; then
         echo
         echo "Both servers run on CPU 0 only, wrk on CPUs 1-$((CORES - 1)) only (PIN=1): each" \
