@@ -22,8 +22,9 @@ namespace {
 constexpr std::uint32_t kEvents = IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE |
                                   IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
 
-// After inotify_init1 failed (the per-user limit of instances, or no descriptors left), files
-// are opened without the cache, and inotify is tried again this much later.
+// After inotify failed for want of something (the per-user limits of instances and watches,
+// descriptors, memory), files are opened without the cache, and inotify is tried again this
+// much later: not at every request, which would then pay for the failed calls too.
 constexpr std::chrono::seconds kInotifyRetry{5};
 
 void make_key(std::string& key, std::uint64_t owner, int root_fd, std::string_view path) {
@@ -120,13 +121,8 @@ bool OpenFileCache::changed() {
 }
 
 bool OpenFileCache::start_watching() {
-    const auto now = std::chrono::steady_clock::now();
-    if (now < retry_inotify_) {
-        return false;
-    }
     changes_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (changes_ < 0) {
-        retry_inotify_ = now + kInotifyRetry;
         return false;
     }
     if (on_watching) {
@@ -136,7 +132,14 @@ bool OpenFileCache::start_watching() {
 }
 
 bool OpenFileCache::watch_directories(std::uint64_t owner, int root_fd, std::string_view path) {
+    if (retry_inotify_ != std::chrono::steady_clock::time_point{}) {
+        if (std::chrono::steady_clock::now() < retry_inotify_) {
+            return false;
+        }
+        retry_inotify_ = {};
+    }
     if (changes_ < 0 && !start_watching()) {
+        retry_inotify_ = std::chrono::steady_clock::now() + kInotifyRetry;
         return false;
     }
     // The root, then each directory on the way ("a", then "a/b" for "a/b/c.html"). Top down:
@@ -170,6 +173,9 @@ bool OpenFileCache::watch_directory(std::uint64_t owner, int root_fd, std::strin
     std::snprintf(link, sizeof link, "/proc/self/fd/%d",
                   directory.empty() ? root_fd : opened.get());
     if (::inotify_add_watch(changes_, link, kEvents) < 0) {
+        if (errno == ENOSPC || errno == ENOMEM) {  // the per-user limit of watches
+            retry_inotify_ = std::chrono::steady_clock::now() + kInotifyRetry;
+        }
         return false;
     }
     watched_.insert(directory_key_);

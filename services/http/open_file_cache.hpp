@@ -82,7 +82,7 @@ private:
 
     std::size_t capacity_;
     int changes_ = -1;
-    std::chrono::steady_clock::time_point retry_inotify_{};  // after inotify_init1 failed
+    std::chrono::steady_clock::time_point retry_inotify_{};  // set while inotify failed
     Lru lru_;
     std::unordered_map<std::string_view, Lru::iterator> entries_;  // keys are views of lru_'s
     std::unordered_set<std::string> watched_;                      // directories, as keys
