@@ -87,8 +87,9 @@ OpenedFile OpenFileCache::open(std::uint64_t owner, int root_fd, std::string_vie
         clear();
         return open_beneath(root_fd, path);
     }
-    if (out.status == 0 && S_ISREG(out.st.st_mode) &&
-        on_local_file_system(out.fd->get(), out.st.st_dev)) {
+    // Directories too: "/" and every other index page is a directory opened before its index
+    // file. A listing reads the directory afresh (rewinddir), so new names show there.
+    if (out.status == 0 && on_local_file_system(out.fd->get(), out.st.st_dev)) {
         insert(out.fd);
     }
     return out;

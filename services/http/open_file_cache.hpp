@@ -1,6 +1,7 @@
-// Descriptors of the files served last, kept open so that the next request for the same path
-// skips openat2(2) and the close(2) after it, the two costliest of the six system calls a small
-// keep-alive response made (nginx's open_file_cache, which nginx leaves off unless configured).
+// Descriptors of the files (and directories) served last, kept open so that the next request for
+// the same path skips openat2(2) and the close(2) after it, the two costliest of the six system
+// calls a small keep-alive response made (nginx's open_file_cache, which nginx leaves off unless
+// configured).
 //
 // A kept descriptor must still be what its path names, or a request would get a file that has
 // been renamed away, deleted, or made unreadable. What changes that is an operation on a

@@ -120,6 +120,17 @@ class HttpOpenFileCacheTest(unittest.TestCase):
         self.write("docs/guide.html", b"new guide")
         self.assertEqual(self.get("/docs/guide.html")[:2], (200, b"new guide"))
 
+    def test_the_home_page_follows_its_index_file(self):
+        # "/" is a directory kept open, then its index file.
+        self.write("index.html", b"home 1")
+        self.assertEqual(self.get("/")[:2], (200, b"home 1"))
+        self.assertEqual(self.get("/")[:2], (200, b"home 1"))
+        self.write(".index.tmp", b"home 2")
+        os.rename(os.path.join(self.root, ".index.tmp"), os.path.join(self.root, "index.html"))
+        self.assertEqual(self.get("/")[:2], (200, b"home 2"))
+        os.unlink(os.path.join(self.root, "index.html"))
+        self.assertEqual(self.get("/")[0], 403)  # no index, and no listing in this service
+
     def test_a_symlink_pointed_outside_the_root_is_refused_at_once(self):
         self.write("target.txt", b"inside")
         link = os.path.join(self.root, "current.txt")

@@ -137,14 +137,25 @@ TEST_F(OpenFileCacheTest, NewFilesAndWritesDoNotEmptyIt) {
     EXPECT_EQ(fetch("/a/new.html"), "new");
 }
 
-TEST_F(OpenFileCacheTest, DirectoriesAndFailuresAreNotKept) {
-    EXPECT_EQ(open("/a").status, 0);
-    EXPECT_EQ(open("/").status, 0);
+TEST_F(OpenFileCacheTest, FailuresAreNotKept) {
     EXPECT_EQ(open("/missing.html").status, 404);
     EXPECT_EQ(open("/a/missing/x.html").status, 404);
+    EXPECT_EQ(open("/index.html/x").status, 404);
     EXPECT_EQ(cache_.size(), 0u);
     dir_.write("root/missing.html", "here now");
     EXPECT_EQ(fetch("/missing.html"), "here now");
+}
+
+TEST_F(OpenFileCacheTest, DirectoriesAreKeptAndTheirRenameSeen) {
+    const auto root = open("/");
+    const auto a = open("/a");
+    ASSERT_EQ(a.status, 0);
+    EXPECT_TRUE(S_ISDIR(a.st.st_mode));
+    EXPECT_EQ(open("/").fd, root.fd);
+    EXPECT_EQ(open("/a/").fd, a.fd);
+    EXPECT_EQ(cache_.size(), 2u);
+    fs::rename(root_ / "a", root_ / "gone");
+    EXPECT_EQ(open("/a").status, 404);
 }
 
 TEST_F(OpenFileCacheTest, TheLeastRecentlyUsedGoesWhenFull) {

@@ -325,6 +325,7 @@ TEST_F(StaticFilesTest, AnswersThroughTheOpenFileCacheAreTheSame) {
         {"/app.js", {{"accept-encoding", "gzip"}}},
         {"/app.js", {}},
         {"/hello.txt", {{"host", "other.example"}}},
+        {"/empty/", {}},
         {"/missing", {}},
         {"/.secret", {}},
     };
@@ -345,10 +346,33 @@ TEST_F(StaticFilesTest, AnswersThroughTheOpenFileCacheAreTheSame) {
             EXPECT_EQ(static_cast<bool>(cached.file), static_cast<bool>(plain.file)) << target;
         }
     }
-    // hello.txt in both roots, index.html, app.js.br, app.js.gz and app.js (where the temp
-    // directory's file system lets the cache keep files at all).
+    // hello.txt in both roots, sub/, sub/index.html, app.js.br, app.js.gz, app.js and empty/
+    // (where the temp directory's file system lets the cache keep files at all).
     const UniqueFd www(::open(config_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    EXPECT_EQ(cache.size(), changes_are_watchable(www.get()) ? 6u : 0u);
+    EXPECT_EQ(cache.size(), changes_are_watchable(www.get()) ? 8u : 0u);
+}
+
+TEST_F(StaticFilesTest, ListingsThroughTheOpenFileCacheShowTheDirectoryAsItIsNow) {
+    // The kept directory's offset is shared with every listing of it: each must start over.
+    config_.autoindex = true;
+    files_ = std::make_unique<StaticFiles>(config_, MimeTypes());
+    OpenFileCache cache(16);
+    Request r;
+    r.method = "GET";
+    r.target = "/empty/";
+    const auto listing = [&] {
+        const auto response = files_->respond(r, &cache);
+        EXPECT_EQ(response.status, 200);
+        return response.body.empty() ? std::string() : response.body.front().text;
+    };
+    dir_.write("www/empty/one.txt", "1");
+    const auto first = listing();
+    EXPECT_NE(first.find("one.txt"), std::string::npos) << first;
+    EXPECT_EQ(listing(), first);
+    dir_.write("www/empty/two.txt", "2");  // a new name: no event, yet listed
+    const auto second = listing();
+    EXPECT_NE(second.find("one.txt"), std::string::npos) << second;
+    EXPECT_NE(second.find("two.txt"), std::string::npos) << second;
 }
 
 }  // namespace
