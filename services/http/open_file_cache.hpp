@@ -56,7 +56,7 @@ public:
 
     std::size_t size() const { return entries_.size(); }
     std::size_t capacity() const { return capacity_; }
-    /// The inotify descriptor, -1 while nothing is kept.
+    /// The inotify descriptor: -1 before the first file is kept, and again after clear().
     int changes_fd() const { return changes_; }
 
     /// Told of each inotify descriptor once it is made (to watch it, and clear() when it
