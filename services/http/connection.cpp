@@ -277,7 +277,7 @@ net::awaitable<void> HttpConnection::serve() {
 
         // Looked up once per turn of serve(), not per request (Asio locks its service
         // registry), and not kept in the connection, which stays small while idle.
-        auto& files = ShardFileCache::of(executor(), config.open_file_cache);
+        auto& files = ShardFileCache::of(executor(), config.open_file_cache, state_->log);
         RequestParser parser(config.limits);
         Request request;
         bool keep_alive = true;

@@ -140,7 +140,7 @@ bool OpenFileCache::watch_directories(std::uint64_t owner, int root_fd, std::str
         retry_inotify_ = {};
     }
     if (changes_ < 0 && !start_watching()) {
-        retry_inotify_ = std::chrono::steady_clock::now() + kInotifyRetry;
+        unavailable("inotify_init1", errno);
         return false;
     }
     // The root, then each directory on the way ("a", then "a/b" for "a/b/c.html"). Top down:
@@ -175,12 +175,19 @@ bool OpenFileCache::watch_directory(std::uint64_t owner, int root_fd, std::strin
                   directory.empty() ? root_fd : opened.get());
     if (::inotify_add_watch(changes_, link, kEvents) < 0) {
         if (errno == ENOSPC || errno == ENOMEM) {  // the per-user limit of watches
-            retry_inotify_ = std::chrono::steady_clock::now() + kInotifyRetry;
+            unavailable("inotify_add_watch", errno);
         }
         return false;
     }
     watched_.insert(directory_key_);
     return true;
+}
+
+void OpenFileCache::unavailable(const char* call, int error) {
+    retry_inotify_ = std::chrono::steady_clock::now() + kInotifyRetry;
+    if (on_unavailable) {
+        on_unavailable(call, error);
+    }
 }
 
 bool OpenFileCache::on_local_file_system(int fd, dev_t device) {

@@ -64,6 +64,9 @@ public:
     /// and just before it is closed.
     std::function<void(int)> on_watching;
     std::function<void(int)> on_closing;
+    /// Told when inotify could not be had (the system call and its errno): files are then
+    /// opened at every request, and inotify is tried again 5 s later.
+    std::function<void(const char*, int)> on_unavailable;
 
 private:
     struct Entry {
@@ -78,6 +81,7 @@ private:
     bool watch_directories(std::uint64_t owner, int root_fd, std::string_view path);
     bool watch_directory(std::uint64_t owner, int root_fd, std::string_view directory);
     bool start_watching();
+    void unavailable(const char* call, int error);
     bool on_local_file_system(int fd, dev_t device);
     void insert(SharedFd fd);
 

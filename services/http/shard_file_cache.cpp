@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 namespace portd::http {
@@ -16,7 +17,8 @@ ShardFileCache::~ShardFileCache() {
     cache_.reset();
 }
 
-OpenFileCache& ShardFileCache::of(const net::any_io_executor& executor, std::size_t capacity) {
+OpenFileCache& ShardFileCache::of(const net::any_io_executor& executor, std::size_t capacity,
+                                  const std::shared_ptr<spdlog::logger>& log) {
     // portd's shards are io_contexts (the SDK's promise for a connection's executor).
     const auto* shard = executor.target<net::io_context::executor_type>();
     if (shard == nullptr) {
@@ -36,6 +38,15 @@ OpenFileCache& ShardFileCache::of(const net::any_io_executor& executor, std::siz
         };
         cache.on_closing = [&self](int) {
             self.poller_.forget(self);
+        };
+        cache.on_unavailable = [&self, log](const char* call, int error) {
+            const auto level = self.warned_ ? spdlog::level::debug : spdlog::level::warn;
+            self.warned_ = true;
+            log->log(level,
+                     "open-file cache: {}: {}; files are opened at every request until inotify "
+                     "can be had (tried again every 5 s; see fs.inotify.max_user_instances and "
+                     "max_user_watches)",
+                     call, std::strerror(error));
         };
     }
     return *self.cache_;

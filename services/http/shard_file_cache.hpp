@@ -9,6 +9,9 @@
 
 #include <portd/net.hpp>
 
+#include <spdlog/spdlog.h>
+
+#include <memory>
 #include <optional>
 
 namespace portd::http {
@@ -23,7 +26,9 @@ public:
     /// The cache of the shard `executor` belongs to. Made on first use with `capacity` entries,
     /// or fewer: at most a sixteenth of the process's descriptor limit, so that with a low
     /// limit the connections keep the descriptors they need.
-    static OpenFileCache& of(const net::any_io_executor& executor, std::size_t capacity);
+    /// `log` is told when inotify cannot be had: a warning the first time, then at debug level.
+    static OpenFileCache& of(const net::any_io_executor& executor, std::size_t capacity,
+                             const std::shared_ptr<spdlog::logger>& log);
 
 private:
     void ready(std::uint32_t events) noexcept override;
@@ -32,6 +37,7 @@ private:
 
     Poller& poller_;
     std::optional<OpenFileCache> cache_;
+    bool warned_ = false;
 };
 
 }  // namespace portd::http

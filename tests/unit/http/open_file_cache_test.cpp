@@ -1,13 +1,22 @@
 #include "http/open_file_cache.hpp"
+#include "http/shard_file_cache.hpp"
 
 #include "temp_dir.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
+
+#include <spdlog/sinks/ostream_sink.h>
+
 #include <filesystem>
+#include <memory>
+#include <sstream>
 #include <string>
 #include <string_view>
 
@@ -207,6 +216,75 @@ TEST_F(OpenFileCacheTest, ClearClosesTheKeptDescriptorsAndTellsOfTheWatch) {
     EXPECT_TRUE(kept.expired());
     EXPECT_EQ(closing, changes);
     EXPECT_EQ(cache.changes_fd(), -1);
+}
+
+/// UBSan checks the object of a virtual call by writing it to a pipe the first time it meets
+/// that type: with no descriptor left it would report a false error. The calls the children
+/// below make with none left are made once before.
+void warm_up_sanitizer(int root_fd) {
+    OpenFileCache cache(4);
+    cache.open(kOwner, root_fd, "/index.html");
+}
+
+/// In a child (EXPECT_EXIT): with no descriptor left, inotify cannot be had. The cache says so
+/// once, opens straight through, and does not try inotify again at the next request.
+int reports_inotify_unavailable(int root_fd) {
+    OpenFileCache cache(4);
+    int told = 0;
+    bool right_call = false;
+    cache.on_unavailable = [&](const char* call, int error) {
+        ++told;
+        right_call = std::string_view(call) == "inotify_init1" && error == EMFILE;
+    };
+    warm_up_sanitizer(root_fd);
+    const int next = ::dup(0);
+    ::close(next);
+    const rlimit none{static_cast<rlim_t>(next), static_cast<rlim_t>(next)};
+    if (::setrlimit(RLIMIT_NOFILE, &none) != 0) {
+        return 10;
+    }
+    if (cache.open(kOwner, root_fd, "/index.html").status != 503) {
+        return 11;  // no descriptor for the file either
+    }
+    if (told != 1 || !right_call) {
+        return 12;
+    }
+    cache.open(kOwner, root_fd, "/index.html");
+    return told == 1 && cache.size() == 0 ? 0 : 13;
+}
+
+TEST_F(OpenFileCacheTest, InotifyOutOfReachIsReportedOnceAndNotRetriedAtEveryRequest) {
+    EXPECT_EXIT(std::exit(reports_inotify_unavailable(root_fd_.get())),
+                ::testing::ExitedWithCode(0), "");
+}
+
+/// In a child: the shard's cache tells the service's log, as a warning, when inotify is out of
+/// reach. Exit 0 when the line is there.
+int shard_cache_warns_when_inotify_is_out_of_reach(int root_fd) {
+    std::ostringstream out;
+    auto log = std::make_shared<spdlog::logger>(
+        "web", std::make_shared<spdlog::sinks::ostream_sink_st>(out));
+    log->set_pattern("%l %v");
+    net::io_context shard;
+    auto& cache = ShardFileCache::of(shard.get_executor(), 4, log);
+    warm_up_sanitizer(root_fd);
+    log->warn("warm-up {}: {}", "call", std::strerror(EMFILE));
+    out.str("");
+    const int next = ::dup(0);
+    ::close(next);
+    const rlimit none{static_cast<rlim_t>(next), static_cast<rlim_t>(next)};
+    if (::setrlimit(RLIMIT_NOFILE, &none) != 0) {
+        return 10;
+    }
+    cache.open(kOwner, root_fd, "/index.html");
+    const auto text = out.str();
+    return text.rfind("warning open-file cache: inotify_init1: Too many open files", 0) == 0 ? 0
+                                                                                             : 11;
+}
+
+TEST_F(OpenFileCacheTest, TheShardsCacheWarnsTheServiceLogWhenInotifyIsOutOfReach) {
+    EXPECT_EXIT(std::exit(shard_cache_warns_when_inotify_is_out_of_reach(root_fd_.get())),
+                ::testing::ExitedWithCode(0), "");
 }
 
 TEST(OpenFileCacheFileSystems, ProcIsNotWatchable) {
