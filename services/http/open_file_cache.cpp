@@ -79,7 +79,16 @@ OpenedFile OpenFileCache::open(std::uint64_t owner, int root_fd, std::string_vie
         lru_.erase(entry);
     }
     if (!watch_directories(owner, root_fd, path)) {
-        return open_beneath(root_fd, path);
+        auto out = open_beneath(root_fd, path);
+        if (failed_call_ != nullptr) {
+            // Said only when the open itself got a descriptor: with none left at all, that
+            // shortage is the news, and the accept loop and the 503 answers tell it already.
+            if (out.status != 503 && on_unavailable) {
+                on_unavailable(failed_call_, failed_errno_);
+            }
+            failed_call_ = nullptr;
+        }
+        return out;
     }
     auto out = open_beneath(root_fd, path);
     if (out.status == 503 && !entries_.empty()) {
@@ -185,9 +194,8 @@ bool OpenFileCache::watch_directory(std::uint64_t owner, int root_fd, std::strin
 
 void OpenFileCache::unavailable(const char* call, int error) {
     retry_inotify_ = std::chrono::steady_clock::now() + kInotifyRetry;
-    if (on_unavailable) {
-        on_unavailable(call, error);
-    }
+    failed_call_ = call;
+    failed_errno_ = error;
 }
 
 bool OpenFileCache::on_local_file_system(int fd, dev_t device) {

@@ -64,8 +64,8 @@ public:
     /// and just before it is closed.
     std::function<void(int)> on_watching;
     std::function<void(int)> on_closing;
-    /// Told when inotify could not be had (the system call and its errno): files are then
-    /// opened at every request, and inotify is tried again 5 s later.
+    /// Told when inotify could not be had (the system call and its errno) while descriptors
+    /// could: files are then opened at every request, and inotify is tried again 5 s later.
     std::function<void(const char*, int)> on_unavailable;
 
 private:
@@ -88,6 +88,8 @@ private:
     std::size_t capacity_;
     int changes_ = -1;
     std::chrono::steady_clock::time_point retry_inotify_{};  // set while inotify failed
+    const char* failed_call_ = nullptr;  // inotify's failure, until the open after it is done
+    int failed_errno_ = 0;
     Lru lru_;
     std::unordered_map<std::string_view, Lru::iterator> entries_;  // keys are views of lru_'s
     std::unordered_set<std::string> watched_;                      // directories, as keys
