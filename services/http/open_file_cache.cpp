@@ -63,7 +63,9 @@ OpenedFile OpenFileCache::open(std::uint64_t owner, int root_fd, std::string_vie
     if (capacity_ == 0) {
         return open_beneath(root_fd, path);
     }
-    if (!entries_.empty() && changed()) {
+    // Whenever watches exist, not only while entries do: a watch left from an emptied cache
+    // may be on a directory renamed away, and the next file under its old name needs a new one.
+    if (changes_ >= 0 && changed()) {
         clear();
     }
     make_key(key_, owner, root_fd, path);

@@ -13,9 +13,7 @@ net::execution_context::id ShardFileCache::id;
 ShardFileCache::ShardFileCache(net::io_context& context)
     : net::execution_context::service(context), poller_(net::use_service<Poller>(context)) {}
 
-ShardFileCache::~ShardFileCache() {
-    cache_.reset();
-}
+ShardFileCache::~ShardFileCache() = default;
 
 OpenFileCache& ShardFileCache::of(const net::any_io_executor& executor, std::size_t capacity,
                                   const std::shared_ptr<spdlog::logger>& log) {
