@@ -4,12 +4,14 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <utility>
 
 namespace portd::http {
 
@@ -65,7 +67,7 @@ OpenedFile OpenFileCache::open(std::uint64_t owner, int root_fd, std::string_vie
     }
     // Whenever watches exist, not only while entries do: a watch left from an emptied cache
     // may be on a directory renamed away, and the next file under its old name needs a new one.
-    if (changes_ >= 0 && changed()) {
+    if (looks_ && changed()) {
         clear();
     }
     make_key(key_, owner, root_fd, path);
@@ -110,35 +112,57 @@ void OpenFileCache::clear() {
     entries_.clear();
     lru_.clear();
     watched_.clear();
-    if (changes_ >= 0) {
+    if (changes_) {
         // Closing the instance drops all its watches at once; the next open starts a new one.
         if (on_closing) {
-            on_closing(changes_);
+            on_closing(changes_.get());
         }
-        ::close(changes_);
-        changes_ = -1;
     }
+    looks_.reset();
+    mount_table_.reset();
+    changes_.reset();
 }
 
 bool OpenFileCache::changed() {
     // Events are not looked at: any of them empties the whole cache. A static site changes
     // seldom, and telling which entries an event concerns (a directory renamed, a symlink
-    // replaced higher up) would be a second copy of path resolution.
-    alignas(inotify_event) char events[4096];
-    const auto n = ::read(changes_, events, sizeof events);
-    if (n > 0) {
-        return true;
-    }
-    return n == 0 || (errno != EAGAIN && errno != EINTR);  // a failed look trusts nothing
+    // replaced higher up, a mount) would be a second copy of path resolution. Nor are they read:
+    // clear() closes the descriptors that hold them.
+    epoll_event ready{};
+    return ::epoll_wait(looks_.get(), &ready, 1, 0) != 0;  // a failed look trusts nothing
 }
 
 bool OpenFileCache::start_watching() {
-    changes_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (changes_ < 0) {
+    UniqueFd changes(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+    if (!changes) {
+        unavailable("inotify_init1", errno);
         return false;
     }
+    // Opened before any watch is set or any file kept: a mount after this is reported.
+    UniqueFd mount_table(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC));
+    if (!mount_table) {
+        unavailable("/proc/self/mountinfo", errno);
+        return false;
+    }
+    UniqueFd looks(::epoll_create1(EPOLL_CLOEXEC));
+    if (!looks) {
+        unavailable("epoll_create1", errno);
+        return false;
+    }
+    epoll_event change{};
+    change.events = EPOLLIN;
+    epoll_event mount{};
+    mount.events = EPOLLPRI;
+    if (::epoll_ctl(looks.get(), EPOLL_CTL_ADD, changes.get(), &change) != 0 ||
+        ::epoll_ctl(looks.get(), EPOLL_CTL_ADD, mount_table.get(), &mount) != 0) {
+        unavailable("epoll_ctl", errno);
+        return false;
+    }
+    changes_ = std::move(changes);
+    mount_table_ = std::move(mount_table);
+    looks_ = std::move(looks);
     if (on_watching) {
-        on_watching(changes_);
+        on_watching(changes_.get());
     }
     return true;
 }
@@ -150,8 +174,7 @@ bool OpenFileCache::watch_directories(std::uint64_t owner, int root_fd, std::str
         }
         retry_inotify_ = {};
     }
-    if (changes_ < 0 && !start_watching()) {
-        unavailable("inotify_init1", errno);
+    if (!changes_ && !start_watching()) {
         return false;
     }
     // The root, then each directory on the way ("a", then "a/b" for "a/b/c.html"). Top down:
@@ -184,7 +207,7 @@ bool OpenFileCache::watch_directory(std::uint64_t owner, int root_fd, std::strin
     char link[32];
     std::snprintf(link, sizeof link, "/proc/self/fd/%d",
                   directory.empty() ? root_fd : opened.get());
-    if (::inotify_add_watch(changes_, link, kEvents) < 0) {
+    if (::inotify_add_watch(changes_.get(), link, kEvents) < 0) {
         if (errno == ENOSPC || errno == ENOMEM) {  // the per-user limit of watches
             unavailable("inotify_add_watch", errno);
         }

@@ -7,16 +7,19 @@
 // been renamed away, deleted, or made unreadable. What changes that is an operation on a
 // directory entry or an attribute along the path: rename, unlink, chmod, chown, a symlink
 // replaced. Before a file is opened for the cache, every directory on its path, the root first,
-// gets an inotify watch for those events; any event empties the whole cache. Every lookup first
-// reads the inotify descriptor (one read(2) that usually finds nothing), so a change finished
-// before the request arrived is seen by that request, and a watch set before the open sees any
-// change after it.
+// gets an inotify watch for those events; any event empties the whole cache. A file system
+// mounted or unmounted on the way changes what a path names too, and inotify does not report it:
+// the mount table does (/proc/self/mountinfo polls with EPOLLPRI after every change of the
+// process's mount namespace since it was opened), and any change there empties the cache as well.
+// Both are in one epoll set, and every lookup first asks it (one epoll_wait(2) with no timeout
+// that usually finds nothing), so a change finished before the request arrived is seen by that
+// request, and a watch set before the open sees any change after it.
 //
 // The contents and the size need no watch: the stat is taken again from the descriptor for
 // every request, and sendfile(2) reads the page cache, so a file rewritten in place is served as
 // it is now. inotify does not see changes made by another machine (NFS, CIFS) or under an
 // overlay's layers, so only files on local file systems (ext2/3/4, XFS, Btrfs, tmpfs, F2FS) are
-// kept; nor does it see a file system mounted over a directory of the root while portd runs.
+// kept.
 //
 // One cache per shard: everything here runs on one thread, and nothing is locked.
 #pragma once
@@ -57,15 +60,16 @@ public:
     std::size_t size() const { return entries_.size(); }
     std::size_t capacity() const { return capacity_; }
     /// The inotify descriptor: -1 before the first file is kept, and again after clear().
-    int changes_fd() const { return changes_; }
+    int changes_fd() const { return changes_.get(); }
 
     /// Told of each inotify descriptor once it is made (to watch it, and clear() when it
     /// becomes readable: then a deleted file's descriptor is not held until the next request),
     /// and just before it is closed.
     std::function<void(int)> on_watching;
     std::function<void(int)> on_closing;
-    /// Told when inotify could not be had (the system call and its errno) while descriptors
-    /// could: files are then opened at every request, and inotify is tried again 5 s later.
+    /// Told when inotify (or the mount table) could not be had (the system call or file, and
+    /// its errno) while descriptors could: files are then opened at every request, and inotify
+    /// is tried again 5 s later.
     std::function<void(const char*, int)> on_unavailable;
 
 private:
@@ -75,7 +79,8 @@ private:
     };
     using Lru = std::list<Entry>;  // the most recently used first
 
-    /// Whether anything watched changed since the last look (or the look failed).
+    /// Whether anything watched, or the mount table, changed since the last look (or the look
+    /// failed).
     bool changed();
     /// Watches the root and every directory on the way to `path`; false if one could not be.
     bool watch_directories(std::uint64_t owner, int root_fd, std::string_view path);
@@ -86,7 +91,9 @@ private:
     void insert(SharedFd fd);
 
     std::size_t capacity_;
-    int changes_ = -1;
+    UniqueFd changes_;      // inotify
+    UniqueFd mount_table_;  // /proc/self/mountinfo
+    UniqueFd looks_;        // epoll: both of the above, asked before every lookup
     std::chrono::steady_clock::time_point retry_inotify_{};  // set while inotify failed
     const char* failed_call_ = nullptr;  // inotify's failure, until the open after it is done
     int failed_errno_ = 0;

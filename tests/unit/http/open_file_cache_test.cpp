@@ -7,9 +7,12 @@
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <pwd.h>
+#include <sched.h>
 #include <sys/inotify.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -334,6 +337,69 @@ TEST_F(OpenFileCacheTest, InotifyOutOfReachIsReportedOnceAndNotRetriedAtEveryReq
     }
     EXPECT_EXIT(std::exit(reports_inotify_out_of_reach(root_fd_.get())),
                 ::testing::ExitedWithCode(0), "");
+}
+
+/// In a child: a mount namespace of its own, where nothing mounted reaches the system's.
+bool in_a_mount_namespace_of_its_own() {
+    return ::unshare(CLONE_NEWNS) == 0 &&
+           ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+}
+
+/// Whether this process may mount a tmpfs over `where` in a mount namespace of its own; the
+/// reason when not.
+std::string why_mounts_cannot_be_made(const fs::path& where) {
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::_exit(in_a_mount_namespace_of_its_own() &&
+                        ::mount("portd-test", where.c_str(), "tmpfs", 0, "size=64k") == 0
+                    ? 0
+                    : 1);
+    }
+    int status = 0;
+    if (child < 0 || ::waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+        return "cannot mount in a mount namespace of its own (needs CAP_SYS_ADMIN)";
+    }
+    return {};
+}
+
+/// In a child: a file system mounted over a directory on a kept file's path is seen at the next
+/// lookup, and so is its unmounting. Neither is an inotify event of the directory, nor is the
+/// file created on the new file system. 0 when so.
+int sees_mounts_on_the_path(const fs::path& root) {
+    if (!in_a_mount_namespace_of_its_own()) {
+        return 30;
+    }
+    // Opened here: a descriptor opened before unshare(2) walks the old namespace's mounts.
+    const UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    OpenFileCache cache(4);
+    const auto fetch = [&](std::string_view path) {
+        const auto file = cache.open(kOwner, root_fd.get(), path);
+        return file.status != 0 ? std::to_string(file.status) : contents(file);
+    };
+    if (fetch("/a/page.html") != "old page" || cache.size() != 1) {
+        return 31;
+    }
+    const auto directory = root / "a";
+    if (::mount("portd-test", directory.c_str(), "tmpfs", 0, "size=64k") != 0) {
+        return 32;
+    }
+    std::ofstream(directory / "page.html") << "page on the mounted file system";
+    if (fetch("/a/page.html") != "page on the mounted file system") {
+        return 33;
+    }
+    // Lazily: the cache holds the file on it until it sees the unmount.
+    if (::umount2(directory.c_str(), MNT_DETACH) != 0) {
+        return 34;
+    }
+    return fetch("/a/page.html") == "old page" ? 0 : 35;
+}
+
+TEST_F(OpenFileCacheTest, AFileSystemMountedOnThePathIsSeenAtOnce) {
+    if (const auto why = why_mounts_cannot_be_made(root_ / "a"); !why.empty()) {
+        GTEST_SKIP() << why;
+    }
+    EXPECT_EXIT(std::exit(sees_mounts_on_the_path(root_)), ::testing::ExitedWithCode(0), "");
 }
 
 TEST(OpenFileCacheFileSystems, ProcIsNotWatchable) {
