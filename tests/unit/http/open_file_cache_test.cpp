@@ -339,6 +339,69 @@ TEST_F(OpenFileCacheTest, InotifyOutOfReachIsReportedOnceAndNotRetriedAtEveryReq
                 ::testing::ExitedWithCode(0), "");
 }
 
+/// In a child: a user namespace of its own, where this process may set the per-user limit of
+/// inotify watches (it counts there as well as in the system's, and nothing of the system's
+/// changes). 0 when done.
+int limit_inotify_watches_to(int watches) {
+    if (::unshare(CLONE_NEWUSER) != 0) {
+        return 40;
+    }
+    std::ofstream limit("/proc/sys/user/max_inotify_watches");
+    limit << watches << '\n';
+    limit.close();
+    return limit ? 0 : 41;
+}
+
+/// In a child: with watches for the root and one directory only, a file one level deeper is
+/// served but not kept (a directory on its path would go unwatched), the shortage is reported
+/// once, and what was kept before stays kept. 0 when so.
+int keeps_nothing_it_cannot_watch(const fs::path& root) {
+    fs::create_directories(root / "a/b");
+    std::ofstream(root / "a/b/deep.html") << "deep page";
+    const UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (const int failed = limit_inotify_watches_to(2)) {
+        return failed;
+    }
+    OpenFileCache cache(4);
+    int told = 0;
+    bool right_call = false;
+    cache.on_unavailable = [&](const char* call, int error) {
+        ++told;
+        right_call = std::string_view(call) == "inotify_add_watch" && error == ENOSPC;
+    };
+    const auto fetch = [&](std::string_view path) {
+        const auto file = cache.open(kOwner, root_fd.get(), path);
+        return file.status != 0 ? std::to_string(file.status) : contents(file);
+    };
+    if (fetch("/a/page.html") != "old page" || cache.size() != 1 || told != 0) {
+        return 42;  // two watches: the root and "a"
+    }
+    if (fetch("/a/b/deep.html") != "deep page" || cache.size() != 1) {
+        return 43;
+    }
+    if (told != 1 || !right_call) {
+        return 44;
+    }
+    if (fetch("/a/b/deep.html") != "deep page" || fetch("/a/page.html") != "old page" ||
+        cache.size() != 1 || told != 1) {
+        return 45;
+    }
+    return 0;
+}
+
+TEST_F(OpenFileCacheTest, AFileWhosePathCannotAllBeWatchedIsNotKept) {
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::_exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    if (child < 0 || ::waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+        GTEST_SKIP() << "cannot make a user namespace (unprivileged user namespaces are off)";
+    }
+    EXPECT_EXIT(std::exit(keeps_nothing_it_cannot_watch(root_)), ::testing::ExitedWithCode(0), "");
+}
+
 /// In a child: a mount namespace of its own, where nothing mounted reaches the system's.
 bool in_a_mount_namespace_of_its_own() {
     return ::unshare(CLONE_NEWNS) == 0 &&
