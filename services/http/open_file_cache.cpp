@@ -6,6 +6,7 @@
 #include <linux/magic.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -36,6 +37,20 @@ void make_key(std::string& key, std::uint64_t owner, int root_fd, std::string_vi
 }
 
 }  // namespace
+
+bool on_the_same_mount(int fd, int other_fd) {
+    // The mount, not the device: a bind mount of the root's own file system is another mount.
+    struct statx one {};
+    struct statx other {};
+    if (::statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &one) != 0 ||
+        ::statx(other_fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &other) != 0) {
+        return false;
+    }
+    if ((one.stx_mask & other.stx_mask & STATX_MNT_ID) == 0) {  // a kernel before 5.8
+        return one.stx_dev_major == other.stx_dev_major && one.stx_dev_minor == other.stx_dev_minor;
+    }
+    return one.stx_mnt_id == other.stx_mnt_id;
+}
 
 bool changes_are_watchable(int fd) {
     struct statfs fs {};
@@ -102,7 +117,8 @@ OpenedFile OpenFileCache::open(std::uint64_t owner, int root_fd, std::string_vie
     }
     // Directories too: "/" and every other index page is a directory opened before its index
     // file. A listing reads the directory afresh (rewinddir), so new names show there.
-    if (out.status == 0 && on_local_file_system(out.fd->get(), out.st.st_dev)) {
+    if (out.status == 0 && on_local_file_system(out.fd->get(), out.st.st_dev) &&
+        on_the_same_mount(out.fd->get(), root_fd)) {
         insert(out.fd);
     }
     return out;

@@ -19,7 +19,9 @@
 // every request, and sendfile(2) reads the page cache, so a file rewritten in place is served as
 // it is now. inotify does not see changes made by another machine (NFS, CIFS) or under an
 // overlay's layers, so only files on local file systems (ext2/3/4, XFS, Btrfs, tmpfs, F2FS) are
-// kept.
+// kept. And only files on the root's own mount: a kept descriptor makes umount(8) of its file
+// system fail as busy, and the root's is held by the service anyway, where one mounted under the
+// root would be held by the cache alone.
 //
 // One cache per shard: everything here runs on one thread, and nothing is locked.
 #pragma once
@@ -39,6 +41,9 @@ namespace portd::http {
 
 /// Whether `fd` is on a file system where inotify reports every change (a local one).
 bool changes_are_watchable(int fd);
+
+/// Whether the files of `fd` and `other_fd` are on the same mount.
+bool on_the_same_mount(int fd, int other_fd);
 
 class OpenFileCache {
 public:
