@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/epoll.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -17,13 +16,6 @@
 namespace portd::http {
 
 namespace {
-
-// What can change which file a path names, or whether portd may read it. Not IN_MODIFY: the
-// contents are read afresh anyway, and a log written under the root would empty the cache at
-// every line. Not IN_CREATE: a new name cannot change what an existing one names (a name
-// taken over arrives as IN_MOVED_TO, or after an IN_DELETE).
-constexpr std::uint32_t kEvents = IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE |
-                                  IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
 
 // After inotify failed for want of something (the per-user limits of instances and watches,
 // descriptors, memory), files are opened without the cache, and inotify is tried again this
@@ -69,21 +61,21 @@ bool changes_are_watchable(int fd) {
     }
 }
 
-OpenFileCache::OpenFileCache(std::size_t capacity) : capacity_(capacity) {}
+OpenFileCache::OpenFileCache(std::size_t capacity, std::shared_ptr<DirectoryWatches> watches)
+    : capacity_(capacity), watches_(std::move(watches)) {}
 
-OpenFileCache::~OpenFileCache() {
-    clear();
-}
+OpenFileCache::~OpenFileCache() = default;
 
 OpenedFile OpenFileCache::open(std::uint64_t owner, int root_fd, std::string_view path) {
     path = relative_path(path);
     if (capacity_ == 0) {
         return open_beneath(root_fd, path);
     }
-    // Whenever watches exist, not only while entries do: a watch left from an emptied cache
-    // may be on a directory renamed away, and the next file under its old name needs a new one.
-    if (looks_ && changed()) {
-        clear();
+    // Whenever this cache has begun to watch, not only while it holds entries: a watch set
+    // before may be on a directory renamed away, and the next file under its old name needs a
+    // new one (the reset drops the old).
+    if (looks_) {
+        look_for_changes();
     }
     make_key(key_, owner, root_fd, path);
     if (const auto found = entries_.find(key_); found != entries_.end()) {
@@ -127,34 +119,33 @@ OpenedFile OpenFileCache::open(std::uint64_t owner, int root_fd, std::string_vie
 void OpenFileCache::clear() {
     entries_.clear();
     lru_.clear();
-    watched_.clear();
-    if (changes_) {
-        // Closing the instance drops all its watches at once; the next open starts a new one.
-        if (on_closing) {
-            on_closing(changes_.get());
-        }
-    }
-    looks_.reset();
-    mount_table_.reset();
-    changes_.reset();
 }
 
-bool OpenFileCache::changed() {
-    // Events are not looked at: any of them empties the whole cache. A static site changes
-    // seldom, and telling which entries an event concerns (a directory renamed, a symlink
-    // replaced higher up, a mount) would be a second copy of path resolution. Nor are they read:
-    // clear() closes the descriptors that hold them.
-    epoll_event ready{};
-    return ::epoll_wait(looks_.get(), &ready, 1, 0) != 0;  // a failed look trusts nothing
+void OpenFileCache::look_for_changes() {
+    // Events are not looked at: any of them empties the caches. A static site changes seldom,
+    // and telling which entries an event concerns (a directory renamed, a symlink replaced
+    // higher up, a mount) would be a second copy of path resolution. A mount empties the other
+    // shards' caches too, which would see it in their own look anyway.
+    epoll_event ready[2];
+    if (::epoll_wait(looks_.get(), ready, 2, 0) != 0) {  // a failed look trusts nothing
+        watches_->reset();
+    }
+    if (const auto generation = watches_->generation(); generation != seen_) {
+        clear();
+        seen_ = generation;
+    }
 }
 
 bool OpenFileCache::start_watching() {
-    UniqueFd changes(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
-    if (!changes) {
-        unavailable("inotify_init1", errno);
+    // The generation before any watch of this cache is set: a change after it raises it.
+    seen_ = watches_->generation();
+    int error = 0;
+    const int changes = watches_->descriptor(error);
+    if (changes < 0) {
+        unavailable("inotify_init1", error);
         return false;
     }
-    // Opened before any watch is set or any file kept: a mount after this is reported.
+    // Opened before any file is kept: a mount after this is reported.
     UniqueFd mount_table(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC));
     if (!mount_table) {
         unavailable("/proc/self/mountinfo", errno);
@@ -169,16 +160,16 @@ bool OpenFileCache::start_watching() {
     change.events = EPOLLIN;
     epoll_event mount{};
     mount.events = EPOLLPRI;
-    if (::epoll_ctl(looks.get(), EPOLL_CTL_ADD, changes.get(), &change) != 0 ||
+    if (::epoll_ctl(looks.get(), EPOLL_CTL_ADD, changes, &change) != 0 ||
         ::epoll_ctl(looks.get(), EPOLL_CTL_ADD, mount_table.get(), &mount) != 0) {
         unavailable("epoll_ctl", errno);
         return false;
     }
-    changes_ = std::move(changes);
+    changes_ = changes;
     mount_table_ = std::move(mount_table);
     looks_ = std::move(looks);
     if (on_watching) {
-        on_watching(changes_.get());
+        on_watching(changes_);
     }
     return true;
 }
@@ -190,7 +181,7 @@ bool OpenFileCache::watch_directories(std::uint64_t owner, int root_fd, std::str
         }
         retry_inotify_ = {};
     }
-    if (!changes_ && !start_watching()) {
+    if (!looks_ && !start_watching()) {
         return false;
     }
     // The root, then each directory on the way ("a", then "a/b" for "a/b/c.html"). Top down:
@@ -207,7 +198,7 @@ bool OpenFileCache::watch_directories(std::uint64_t owner, int root_fd, std::str
 
 bool OpenFileCache::watch_directory(std::uint64_t owner, int root_fd, std::string_view directory) {
     make_key(directory_key_, owner, root_fd, directory);
-    if (watched_.contains(directory_key_)) {
+    if (watches_->watching(directory_key_)) {
         return true;
     }
     // inotify_add_watch(2) takes a path only. The /proc/self/fd link of a confined open names
@@ -223,13 +214,12 @@ bool OpenFileCache::watch_directory(std::uint64_t owner, int root_fd, std::strin
     char link[32];
     std::snprintf(link, sizeof link, "/proc/self/fd/%d",
                   directory.empty() ? root_fd : opened.get());
-    if (::inotify_add_watch(changes_.get(), link, kEvents) < 0) {
-        if (errno == ENOSPC || errno == ENOMEM) {  // the per-user limit of watches
-            unavailable("inotify_add_watch", errno);
+    if (const int error = watches_->watch(directory_key_, link); error != 0) {
+        if (error == ENOSPC || error == ENOMEM) {  // the per-user limit of watches
+            unavailable("inotify_add_watch", error);
         }
         return false;
     }
-    watched_.insert(directory_key_);
     return true;
 }
 

@@ -7,13 +7,15 @@
 // been renamed away, deleted, or made unreadable. What changes that is an operation on a
 // directory entry or an attribute along the path: rename, unlink, chmod, chown, a symlink
 // replaced. Before a file is opened for the cache, every directory on its path, the root first,
-// gets an inotify watch for those events; any event empties the whole cache. A file system
-// mounted or unmounted on the way changes what a path names too, and inotify does not report it:
-// the mount table does (/proc/self/mountinfo polls with EPOLLPRI after every change of the
-// process's mount namespace since it was opened), and any change there empties the cache as well.
-// Both are in one epoll set, and every lookup first asks it (one epoll_wait(2) with no timeout
-// that usually finds nothing), so a change finished before the request arrived is seen by that
-// request, and a watch set before the open sees any change after it.
+// gets an inotify watch for those events (DirectoryWatches: one inotify instance for all the
+// caches of a process); any event empties every cache. A file system mounted or unmounted on
+// the way changes what a path names too, and inotify does not report it: the mount table does
+// (/proc/self/mountinfo polls with EPOLLPRI after every change of the process's mount namespace
+// since it was opened), and any change there empties the caches as well. Both are in one epoll
+// set of each cache, and every lookup first asks it (one epoll_wait(2) with no timeout that
+// usually finds nothing) and compares the watches' generation, so a change finished before the
+// request arrived is seen by that request, and a watch set before the open sees any change
+// after it.
 //
 // The contents and the size need no watch: the stat is taken again from the descriptor for
 // every request, and sendfile(2) reads the page cache, so a file rewritten in place is served as
@@ -23,19 +25,20 @@
 // system fail as busy, and the root's is held by the service anyway, where one mounted under the
 // root would be held by the cache alone.
 //
-// One cache per shard: everything here runs on one thread, and nothing is locked.
+// One cache per shard: everything here runs on one thread; only DirectoryWatches is shared.
 #pragma once
 
+#include "http/directory_watches.hpp"
 #include "http/path_resolver.hpp"
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace portd::http {
 
@@ -47,8 +50,10 @@ bool on_the_same_mount(int fd, int other_fd);
 
 class OpenFileCache {
 public:
-    /// Keeps at most `capacity` descriptors (0: none, and every open goes to the kernel).
-    explicit OpenFileCache(std::size_t capacity);
+    /// Keeps at most `capacity` descriptors (0: none, and every open goes to the kernel), its
+    /// directories watched by `watches` (shared with the process's other caches, or its own).
+    explicit OpenFileCache(std::size_t capacity, std::shared_ptr<DirectoryWatches> watches =
+                                                     std::make_shared<DirectoryWatches>());
     ~OpenFileCache();
     OpenFileCache(const OpenFileCache&) = delete;
     OpenFileCache& operator=(const OpenFileCache&) = delete;
@@ -58,20 +63,18 @@ public:
     /// root: a descriptor's number may be given to another root later, an owner's never.
     OpenedFile open(std::uint64_t owner, int root_fd, std::string_view path);
 
-    /// Closes every kept descriptor (those a response still holds stay open until it is sent)
-    /// and every watch.
+    /// Closes every kept descriptor (those a response still holds stay open until it is sent).
     void clear();
 
     std::size_t size() const { return entries_.size(); }
     std::size_t capacity() const { return capacity_; }
-    /// The inotify descriptor: -1 before the first file is kept, and again after clear().
-    int changes_fd() const { return changes_.get(); }
+    /// The inotify descriptor (DirectoryWatches'): -1 before the first file is kept.
+    int changes_fd() const { return changes_; }
 
-    /// Told of each inotify descriptor once it is made (to watch it, and clear() when it
-    /// becomes readable: then a deleted file's descriptor is not held until the next request),
-    /// and just before it is closed.
+    /// Told of the inotify descriptor once, when this cache first uses it (to watch it, and
+    /// clear() when it becomes readable: then a deleted file's descriptor is not held until the
+    /// next request). It stays open as long as this cache lives.
     std::function<void(int)> on_watching;
-    std::function<void(int)> on_closing;
     /// Told when inotify (or the mount table) could not be had (the system call or file, and
     /// its errno) while descriptors could: files are then opened at every request, and inotify
     /// is tried again 5 s later.
@@ -84,9 +87,9 @@ private:
     };
     using Lru = std::list<Entry>;  // the most recently used first
 
-    /// Whether anything watched, or the mount table, changed since the last look (or the look
-    /// failed).
-    bool changed();
+    /// Empties this cache if anything watched, or the mount table, changed since the last look
+    /// (or the look failed): raises the generation when this look is the first to see it.
+    void look_for_changes();
     /// Watches the root and every directory on the way to `path`; false if one could not be.
     bool watch_directories(std::uint64_t owner, int root_fd, std::string_view path);
     bool watch_directory(std::uint64_t owner, int root_fd, std::string_view directory);
@@ -96,15 +99,16 @@ private:
     void insert(SharedFd fd);
 
     std::size_t capacity_;
-    UniqueFd changes_;      // inotify
-    UniqueFd mount_table_;  // /proc/self/mountinfo
-    UniqueFd looks_;        // epoll: both of the above, asked before every lookup
+    std::shared_ptr<DirectoryWatches> watches_;
+    std::uint64_t seen_ = 0;  // the watches' generation this cache's entries belong to
+    int changes_ = -1;        // watches_'s inotify descriptor, once this cache uses it
+    UniqueFd mount_table_;    // /proc/self/mountinfo
+    UniqueFd looks_;          // epoll: both of the above, asked before every lookup
     std::chrono::steady_clock::time_point retry_inotify_{};  // set while inotify failed
     const char* failed_call_ = nullptr;  // inotify's failure, until the open after it is done
     int failed_errno_ = 0;
     Lru lru_;
     std::unordered_map<std::string_view, Lru::iterator> entries_;  // keys are views of lru_'s
-    std::unordered_set<std::string> watched_;                      // directories, as keys
     std::unordered_map<dev_t, bool> local_devices_;                // st_dev → on a local fs
     std::string key_;  // the key of the path being looked up (reused: no allocation)
     std::string directory_key_;

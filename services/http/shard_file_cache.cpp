@@ -28,14 +28,13 @@ OpenFileCache& ShardFileCache::of(const net::any_io_executor& executor, std::siz
         if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
             capacity = std::min<std::size_t>(capacity, limit.rlim_cur / 16);
         }
-        auto& cache = self.cache_.emplace(capacity);
+        auto& cache = self.cache_.emplace(capacity, DirectoryWatches::of_process());
         cache.on_watching = [&self](int fd) {
-            // Not watched (a full epoll set, no memory): the per-request look still sees every
-            // change, and a deleted file's descriptor waits for the next request.
+            // The process's one inotify descriptor, in every shard's poller (edge-triggered:
+            // each new event reaches each shard). Not watched (a full epoll set, no memory):
+            // the per-request look still sees every change, and a deleted file's descriptor
+            // waits for the next request.
             self.poller_.add(fd, self);
-        };
-        cache.on_closing = [&self](int) {
-            self.poller_.forget(self);
         };
         cache.on_unavailable = [&self, log](const char* call, int error) {
             const auto level = self.warned_ ? spdlog::level::debug : spdlog::level::warn;
@@ -57,6 +56,9 @@ void ShardFileCache::ready(std::uint32_t) noexcept {
 }
 
 void ShardFileCache::shutdown() {
+    // The inotify descriptor stays open while other shards use it; nothing of it is
+    // dispatched here any more.
+    poller_.forget(*this);
     cache_.reset();
 }
 

@@ -20,12 +20,15 @@
 
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 namespace portd::http {
 namespace {
@@ -205,24 +208,74 @@ TEST_F(OpenFileCacheTest, RootsAndOwnersDoNotShareEntries) {
     EXPECT_EQ(cache_.size(), 3u);
 }
 
-TEST_F(OpenFileCacheTest, ClearClosesTheKeptDescriptorsAndTellsOfTheWatch) {
-    int watching = -1;
-    int closing = -1;
+TEST_F(OpenFileCacheTest, ClearClosesTheKeptDescriptorsAndTellsOfTheWatchOnce) {
+    std::vector<int> watching;
     OpenFileCache cache(4);
     cache.on_watching = [&](int fd) {
-        watching = fd;
-    };
-    cache.on_closing = [&](int fd) {
-        closing = fd;
+        watching.push_back(fd);
     };
     std::weak_ptr<const UniqueFd> kept = cache.open(kOwner, root_fd_.get(), "/index.html").fd;
     EXPECT_FALSE(kept.expired());
-    EXPECT_EQ(watching, cache.changes_fd());
-    const int changes = cache.changes_fd();
     cache.clear();
     EXPECT_TRUE(kept.expired());
-    EXPECT_EQ(closing, changes);
-    EXPECT_EQ(cache.changes_fd(), -1);
+    cache.open(kOwner, root_fd_.get(), "/a/page.html");
+    EXPECT_EQ(watching, std::vector<int>{cache.changes_fd()});
+    EXPECT_GE(cache.changes_fd(), 0);
+}
+
+TEST_F(OpenFileCacheTest, CachesSharingWatchesShareOneInotifyDescriptorAndSeeEachChange) {
+    auto watches = std::make_shared<DirectoryWatches>();
+    OpenFileCache one(4, watches);
+    OpenFileCache two(4, watches);
+    const auto fetch = [&](OpenFileCache& cache, std::string_view path) {
+        return contents(cache.open(kOwner, root_fd_.get(), path));
+    };
+    EXPECT_EQ(fetch(one, "/a/page.html"), "old page");
+    EXPECT_EQ(fetch(two, "/a/page.html"), "old page");
+    EXPECT_EQ(one.changes_fd(), two.changes_fd());
+    EXPECT_EQ(one.size(), 1u);
+    EXPECT_EQ(two.size(), 1u);
+    dir_.write("root/a/.page.tmp", "new page");
+    fs::rename(root_ / "a/.page.tmp", root_ / "a/page.html");
+    // The first look reads the events away; the second cache learns of them from the
+    // generation.
+    EXPECT_EQ(fetch(one, "/a/page.html"), "new page");
+    EXPECT_EQ(fetch(two, "/a/page.html"), "new page");
+    // And the watches were set again after the reset: the next change is seen too, by both.
+    fs::rename(root_ / "index.html", root_ / "a/page.html");
+    EXPECT_EQ(fetch(two, "/a/page.html"), "old index");
+    EXPECT_EQ(fetch(one, "/a/page.html"), "old index");
+}
+
+TEST_F(OpenFileCacheTest, ChangesMadeWhileOtherThreadsLookAreNeverMissed) {
+    // Two shards' threads look the same file up without pause while this one replaces it
+    // by renames; after each rename, both must serve the new version at their next lookup.
+    auto watches = std::make_shared<DirectoryWatches>();
+    std::atomic<int> version{0};
+    std::atomic<bool> stop{false};
+    std::atomic<int> stale{0};
+    const auto shard = [&] {
+        OpenFileCache cache(4, watches);
+        while (!stop.load()) {
+            const int before = version.load();  // renamed into place before this was stored
+            const auto file = cache.open(kOwner, root_fd_.get(), "/a/page.html");
+            const auto got = contents(file);
+            if (got.rfind("version ", 0) == 0 && std::stoi(got.substr(8)) < before) {
+                ++stale;
+            }
+        }
+    };
+    std::thread first(shard);
+    std::thread second(shard);
+    for (int v = 1; v <= 200; ++v) {
+        dir_.write("root/a/.page.tmp", "version " + std::to_string(v));
+        fs::rename(root_ / "a/.page.tmp", root_ / "a/page.html");
+        version.store(v);
+    }
+    stop.store(true);
+    first.join();
+    second.join();
+    EXPECT_EQ(stale.load(), 0);
 }
 
 /// UBSan checks the object of a virtual call by writing it to a pipe the first time it meets

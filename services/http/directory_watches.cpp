@@ -1,0 +1,83 @@
+#include "http/directory_watches.hpp"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace portd::http {
+
+namespace {
+
+// What can change which file a path names, or whether portd may read it. Not IN_MODIFY: the
+// contents are read afresh anyway, and a log written under the root would empty the caches at
+// every line. Not IN_CREATE: a new name cannot change what an existing one names (a name
+// taken over arrives as IN_MOVED_TO, or after an IN_DELETE).
+constexpr std::uint32_t kEvents = IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE |
+                                  IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+
+void read_away(int fd) {
+    alignas(inotify_event) char events[4096];
+    while (::read(fd, events, sizeof events) > 0) {
+    }
+}
+
+}  // namespace
+
+std::shared_ptr<DirectoryWatches> DirectoryWatches::of_process() {
+    static std::mutex mutex;
+    static std::weak_ptr<DirectoryWatches> current;
+    const std::lock_guard lock(mutex);
+    auto watches = current.lock();
+    if (!watches) {
+        watches = std::make_shared<DirectoryWatches>();
+        current = watches;
+    }
+    return watches;
+}
+
+int DirectoryWatches::descriptor(int& error) {
+    const std::lock_guard lock(mutex_);
+    if (!inotify_) {
+        inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+        error = inotify_ ? 0 : errno;
+    }
+    return inotify_.get();
+}
+
+bool DirectoryWatches::watching(const std::string& key) {
+    const std::lock_guard lock(mutex_);
+    return watches_.contains(key);
+}
+
+int DirectoryWatches::watch(const std::string& key, const char* path) {
+    const std::lock_guard lock(mutex_);
+    if (watches_.contains(key)) {
+        return 0;
+    }
+    const int wd = ::inotify_add_watch(inotify_.get(), path, kEvents);
+    if (wd < 0) {
+        return errno;
+    }
+    // Two keys may name one directory (two roots over the same tree): inotify gives the same
+    // watch descriptor, and reset() removes it once, the second removal failing harmlessly.
+    watches_.emplace(key, wd);
+    return 0;
+}
+
+void DirectoryWatches::reset() {
+    // Raised first: a cache that finds the events already read away finds this instead.
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+    const std::lock_guard lock(mutex_);
+    if (!inotify_) {
+        return;
+    }
+    read_away(inotify_.get());
+    for (const auto& [key, wd] : watches_) {
+        ::inotify_rm_watch(inotify_.get(), wd);
+    }
+    watches_.clear();
+    read_away(inotify_.get());  // the IN_IGNORED of each removal
+}
+
+}  // namespace portd::http

@@ -1,0 +1,64 @@
+// The inotify instance behind the open-file caches of a process, one for all its shards.
+//
+// One instance per shard would reach the per-user limit of instances
+// (fs.inotify.max_user_instances, 128 by default) at 128 threads across the HTTP services of
+// one user, fewer during a reload, when the old workers still run beside the new ones; and a
+// directory would cost a watch per shard against max_user_watches. Shared, a directory costs one
+// watch, and a process one instance.
+//
+// Any event empties every cache of the process, through the generation: a cache that finds the
+// instance readable calls reset(), which raises the generation before it reads the events away,
+// and every cache compares the generation with the one it last saw at each lookup. A cache that
+// finds nothing to read because another one read it first therefore finds the generation
+// raised. reset() drops every watch too: a directory renamed away keeps its watch on its inode,
+// and the name it had must get one of its own again.
+//
+// Thread-safe: the shards of a process each run on a thread of their own.
+#pragma once
+
+#include "http/unique_fd.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace portd::http {
+
+class DirectoryWatches {
+public:
+    DirectoryWatches() = default;
+    DirectoryWatches(const DirectoryWatches&) = delete;
+    DirectoryWatches& operator=(const DirectoryWatches&) = delete;
+
+    /// The one the shards of this process share: made on first use, gone with its last holder.
+    static std::shared_ptr<DirectoryWatches> of_process();
+
+    /// The inotify descriptor (non-blocking), made on the first call; -1 when it cannot be,
+    /// with inotify_init1's errno in `error`. It stays open, and the same, as long as this
+    /// object lives.
+    int descriptor(int& error);
+
+    /// Raised by every reset().
+    std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
+    /// Whether a watch is kept under `key`.
+    bool watching(const std::string& key);
+
+    /// Watches the directory `path` names (a /proc/self/fd link) under `key`, unless a watch is
+    /// there already. 0, or inotify_add_watch's errno (ENOSPC: the per-user limit of watches).
+    int watch(const std::string& key, const char* path);
+
+    /// Raises the generation, then reads away the events and drops every watch.
+    void reset();
+
+private:
+    std::mutex mutex_;
+    UniqueFd inotify_;
+    std::atomic<std::uint64_t> generation_{0};
+    std::unordered_map<std::string, int> watches_;  // key → watch descriptor
+};
+
+}  // namespace portd::http
