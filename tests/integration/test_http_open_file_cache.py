@@ -36,6 +36,17 @@ def held_files(pid):
     return out
 
 
+def inotify_instances(pid):
+    """How many inotify instances the process holds."""
+    count = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == "anon_inode:inotify":
+                count += 1
+        except FileNotFoundError:
+            continue
+    return count
+
 class HttpOpenFileCacheTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -44,7 +55,7 @@ class HttpOpenFileCacheTest(unittest.TestCase):
         os.makedirs(os.path.join(cls.root, "docs"))
         with open(os.path.join(cls.tmp.name, "secret.txt"), "wb") as f:
             f.write(b"outside the root")
-        cls.port, cls.uncached_port = free_ports(2)
+        cls.port, cls.uncached_port, cls.threaded_port = free_ports(3)
         # One shard each, so that the connection and the cache the checks look at are the same.
         cls.portd = PortdProcess(services="""
             web:
@@ -57,7 +68,13 @@ class HttpOpenFileCacheTest(unittest.TestCase):
               listen: ["127.0.0.1:{uncached}"]
               threads: 1
               options: {{ root: {root}, access_log: "off", open_file_cache: 0 }}
-        """.format(port=cls.port, uncached=cls.uncached_port, root=cls.root))
+            threaded:
+              module: http
+              listen: ["127.0.0.1:{threaded}"]
+              threads: 4
+              options: {{ root: {root}, access_log: "off" }}
+        """.format(port=cls.port, uncached=cls.uncached_port, threaded=cls.threaded_port,
+                   root=cls.root))
         cls.portd.start()
 
     @classmethod
@@ -171,6 +188,30 @@ class HttpOpenFileCacheTest(unittest.TestCase):
         while path in held_files(worker):
             self.assertLess(time.monotonic(), deadline, held_files(worker))
             time.sleep(0.05)
+
+    def test_the_threads_of_a_service_share_one_inotify_instance_and_see_each_change(self):
+        if not watchable(self.root):
+            self.skipTest("the cache keeps no file on this file system")
+        self.write("shared.html", b"shared 1")
+        path = os.path.join(self.root, "shared.html")
+        worker = self.worker("threaded")
+        # New connections go to whichever shard accepts first: open them until at least two
+        # shards keep the file.
+        conns = []
+        try:
+            while len(conns) < 64 and held_files(worker).count(path) < 2:
+                conn = http.client.HTTPConnection("127.0.0.1", self.threaded_port, timeout=10)
+                conns.append(conn)
+                self.assertEqual(self.get("/shared.html", conn)[:2], (200, b"shared 1"))
+            self.assertGreaterEqual(held_files(worker).count(path), 2)
+            self.assertEqual(inotify_instances(worker), 1)
+            self.write(".shared.tmp", b"shared 2")
+            os.rename(os.path.join(self.root, ".shared.tmp"), path)
+            for conn in conns:  # every shard's cache, whichever read the events
+                self.assertEqual(self.get("/shared.html", conn)[:2], (200, b"shared 2"))
+        finally:
+            for conn in conns:
+                conn.close()
 
 
 if __name__ == "__main__":
