@@ -66,9 +66,11 @@ int DirectoryWatches::watch(const std::string& key, const char* path) {
 }
 
 void DirectoryWatches::reset() {
-    // Raised first: a cache that finds the events already read away finds this instead.
-    generation_.fetch_add(1, std::memory_order_acq_rel);
     const std::lock_guard lock(mutex_);
+    // Raised before the events are read away: a cache that finds none to read finds this
+    // instead. And under the lock, with the watches dropped: a cache that saw the new number
+    // sets its watches after they are dropped, so none of them is lost while it counts on them.
+    generation_.fetch_add(1, std::memory_order_acq_rel);
     if (!inotify_) {
         return;
     }

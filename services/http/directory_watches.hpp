@@ -11,7 +11,9 @@
 // and every cache compares the generation with the one it last saw at each lookup. A cache that
 // finds nothing to read because another one read it first therefore finds the generation
 // raised. reset() drops every watch too: a directory renamed away keeps its watch on its inode,
-// and the name it had must get one of its own again.
+// and the name it had must get one of its own again. A cache's entries belong to the generation
+// it saw before it set their watches; reset() raises it and drops the watches under one lock,
+// so a watch is dropped only with a raise that a cache counting on it has not seen yet.
 //
 // Thread-safe: the shards of a process each run on a thread of their own.
 #pragma once
