@@ -278,6 +278,22 @@ TEST_F(OpenFileCacheTest, ChangesMadeWhileOtherThreadsLookAreNeverMissed) {
     EXPECT_EQ(stale.load(), 0);
 }
 
+/// What a cache reports as out of reach: how often, and whether the last was `call` failing
+/// with `error`.
+struct Reports {
+    int told = 0;
+    bool as_expected = false;
+};
+
+std::shared_ptr<Reports> count_reports(OpenFileCache& cache, std::string_view call, int error) {
+    auto reports = std::make_shared<Reports>();
+    cache.on_unavailable = [reports, call, error](const char* made, int failed) {
+        ++reports->told;
+        reports->as_expected = made == call && failed == error;
+    };
+    return reports;
+}
+
 /// UBSan checks the object of a virtual call by writing it to a pipe the first time it meets
 /// that type: with no descriptor left it would report a false error. The calls the children
 /// below make with none left are made once before.
@@ -290,10 +306,7 @@ void warm_up_sanitizer(int root_fd) {
 /// The cache answers 503 and does not report inotify: the shortage of descriptors is the news.
 int stays_quiet_with_no_descriptor_left(int root_fd) {
     OpenFileCache cache(4);
-    int told = 0;
-    cache.on_unavailable = [&](const char*, int) {
-        ++told;
-    };
+    const auto reports = count_reports(cache, "", 0);
     warm_up_sanitizer(root_fd);
     rlimit before{};
     ::getrlimit(RLIMIT_NOFILE, &before);
@@ -309,7 +322,7 @@ int stays_quiet_with_no_descriptor_left(int root_fd) {
     if (status != 503) {
         return 11;
     }
-    return told == 0 && cache.size() == 0 ? 0 : 12;
+    return reports->told == 0 && cache.size() == 0 ? 0 : 12;
 }
 
 TEST_F(OpenFileCacheTest, WithNoDescriptorLeftItAnswers503AndDoesNotBlameInotify) {
@@ -358,19 +371,15 @@ int reports_inotify_out_of_reach(int root_fd) {
         return failed;
     }
     OpenFileCache cache(4);
-    int told = 0;
-    bool right_call = false;
-    cache.on_unavailable = [&](const char* call, int error) {
-        ++told;
-        right_call = std::string_view(call) == "inotify_init1" && error == EMFILE;
-    };
+    const auto reports = count_reports(cache, "inotify_init1", EMFILE);
     if (cache.open(kOwner, root_fd, "/index.html").status != 0) {
         return 11;
     }
-    if (told != 1 || !right_call) {
+    if (reports->told != 1 || !reports->as_expected) {
         return 12;
     }
-    if (cache.open(kOwner, root_fd, "/a/page.html").status != 0 || told != 1 || cache.size() != 0) {
+    if (cache.open(kOwner, root_fd, "/a/page.html").status != 0 || reports->told != 1 ||
+        cache.size() != 0) {
         return 13;
     }
     std::ostringstream out;
@@ -416,27 +425,22 @@ int keeps_nothing_it_cannot_watch(const fs::path& root) {
         return failed;
     }
     OpenFileCache cache(4);
-    int told = 0;
-    bool right_call = false;
-    cache.on_unavailable = [&](const char* call, int error) {
-        ++told;
-        right_call = std::string_view(call) == "inotify_add_watch" && error == ENOSPC;
-    };
+    const auto reports = count_reports(cache, "inotify_add_watch", ENOSPC);
     const auto fetch = [&](std::string_view path) {
         const auto file = cache.open(kOwner, root_fd.get(), path);
         return file.status != 0 ? std::to_string(file.status) : contents(file);
     };
-    if (fetch("/a/page.html") != "old page" || cache.size() != 1 || told != 0) {
+    if (fetch("/a/page.html") != "old page" || cache.size() != 1 || reports->told != 0) {
         return 42;  // two watches: the root and "a"
     }
     if (fetch("/a/b/deep.html") != "deep page" || cache.size() != 1) {
         return 43;
     }
-    if (told != 1 || !right_call) {
+    if (reports->told != 1 || !reports->as_expected) {
         return 44;
     }
     if (fetch("/a/b/deep.html") != "deep page" || fetch("/a/page.html") != "old page" ||
-        cache.size() != 1 || told != 1) {
+        cache.size() != 1 || reports->told != 1) {
         return 45;
     }
     return 0;
