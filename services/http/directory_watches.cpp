@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 
 namespace portd::http {
 
@@ -72,7 +73,7 @@ void DirectoryWatches::reset() {
     // sets its watches after they are dropped, so none of them is lost while it counts on them.
     generation_.fetch_add(1, std::memory_order_acq_rel);
     if (!inotify_) {
-        return;
+        return;  // nothing watched yet, nor anyone told of it
     }
     read_away(inotify_.get());
     for (const auto& [key, wd] : watches_) {
@@ -80,6 +81,21 @@ void DirectoryWatches::reset() {
     }
     watches_.clear();
     read_away(inotify_.get());  // the IN_IGNORED of each removal
+    for (const auto& [subscription, told] : subscribers_) {
+        told();
+    }
+}
+
+std::uint64_t DirectoryWatches::subscribe(std::function<void()> told) {
+    const std::lock_guard lock(mutex_);
+    const auto subscription = next_subscription_++;
+    subscribers_.emplace(subscription, std::move(told));
+    return subscription;
+}
+
+void DirectoryWatches::unsubscribe(std::uint64_t subscription) {
+    const std::lock_guard lock(mutex_);
+    subscribers_.erase(subscription);
 }
 
 }  // namespace portd::http

@@ -15,6 +15,10 @@
 // it saw before it set their watches; reset() raises it and drops the watches under one lock,
 // so a watch is dropped only with a raise that a cache counting on it has not seen yet.
 //
+// Each shard's poller watches the inotify descriptor too, so that a change empties an idle
+// shard's cache at once. The first to look reads the events away, and the pollers that had not
+// collected them yet then find nothing: reset() tells each subscriber instead.
+//
 // Thread-safe: the shards of a process each run on a thread of their own.
 #pragma once
 
@@ -22,6 +26,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,14 +58,23 @@ public:
     /// there already. 0, or inotify_add_watch's errno (ENOSPC: the per-user limit of watches).
     int watch(const std::string& key, const char* path);
 
-    /// Raises the generation, then reads away the events and drops every watch.
+    /// Raises the generation, then reads away the events, drops every watch, and calls every
+    /// subscriber.
     void reset();
+
+    /// `told` is called after each reset, on the resetting thread (under this object's lock:
+    /// it must not call back here). For a shard whose cache is not looking: it would otherwise
+    /// hold a deleted file, and its space, until its next request. Returns the subscription.
+    std::uint64_t subscribe(std::function<void()> told);
+    void unsubscribe(std::uint64_t subscription);
 
 private:
     std::mutex mutex_;
     UniqueFd inotify_;
     std::atomic<std::uint64_t> generation_{0};
     std::unordered_map<std::string, int> watches_;  // key → watch descriptor
+    std::unordered_map<std::uint64_t, std::function<void()>> subscribers_;
+    std::uint64_t next_subscription_ = 1;
 };
 
 }  // namespace portd::http

@@ -66,6 +66,14 @@ public:
     /// Closes every kept descriptor (those a response still holds stay open until it is sent).
     void clear();
 
+    /// Empties the cache if anything watched, or the mount table, has changed since the last
+    /// look: what every open() does first, for a shard that is not opening anything.
+    void look() {
+        if (looks_) {
+            look_for_changes();
+        }
+    }
+
     std::size_t size() const { return entries_.size(); }
     std::size_t capacity() const { return capacity_; }
     /// The inotify descriptor (DirectoryWatches'): -1 before the first file is kept.

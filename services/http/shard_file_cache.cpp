@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 
 namespace portd::http {
@@ -28,7 +29,20 @@ OpenFileCache& ShardFileCache::of(const net::any_io_executor& executor, std::siz
         if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
             capacity = std::min<std::size_t>(capacity, limit.rlim_cur / 16);
         }
-        auto& cache = self.cache_.emplace(capacity, DirectoryWatches::of_process());
+        self.watches_ = DirectoryWatches::of_process();
+        auto& cache = self.cache_.emplace(capacity, self.watches_);
+        // Told on whichever shard's thread read a change away: this shard looks on its own.
+        self.subscription_ = self.watches_->subscribe([&self, shard = *shard] {
+            try {
+                net::post(shard, [&self] {
+                    if (self.cache_) {
+                        self.cache_->look();
+                    }
+                });
+            } catch (const std::bad_alloc&) {
+                // The look at this shard's next request still sees the change.
+            }
+        });
         cache.on_watching = [&self](int fd) {
             // The process's one inotify descriptor, in every shard's poller (edge-triggered:
             // each new event reaches each shard). Not watched (a full epoll set, no memory):
@@ -51,15 +65,19 @@ OpenFileCache& ShardFileCache::of(const net::any_io_executor& executor, std::siz
 
 void ShardFileCache::ready(std::uint32_t) noexcept {
     if (cache_) {
-        cache_->clear();
+        cache_->look();
     }
 }
 
 void ShardFileCache::shutdown() {
     // The inotify descriptor stays open while other shards use it; nothing of it is
-    // dispatched here any more.
+    // dispatched here any more, and no other shard posts here any more.
     poller_.forget(*this);
+    if (watches_) {
+        watches_->unsubscribe(subscription_);
+    }
     cache_.reset();
+    watches_.reset();
 }
 
 }  // namespace portd::http

@@ -1,7 +1,9 @@
-// The open-file cache of one shard, as an Asio service of the shard's io_context. Its inotify
-// descriptor is in the shard's Poller, so that a change closes the kept descriptors at once
-// rather than at the shard's next request: a deleted file's space goes back to the file system
-// when its last descriptor is closed, and an idle shard would otherwise hold it.
+// The open-file cache of one shard, as an Asio service of the shard's io_context. The inotify
+// descriptor (the process's, shared by every shard) is in the shard's Poller, and another
+// shard that reads a change away first posts this one a look, so that a change closes the kept
+// descriptors at once rather than at the shard's next request: a deleted file's space goes back
+// to the file system when its last descriptor is closed, and an idle shard would otherwise
+// hold it.
 #pragma once
 
 #include "http/open_file_cache.hpp"
@@ -11,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 
@@ -36,6 +39,8 @@ private:
     void shutdown() override;
 
     Poller& poller_;
+    std::shared_ptr<DirectoryWatches> watches_;  // the process's, once the cache is made
+    std::uint64_t subscription_ = 0;
     std::optional<OpenFileCache> cache_;
     bool warned_ = false;
 };

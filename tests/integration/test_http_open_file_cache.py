@@ -209,6 +209,13 @@ class HttpOpenFileCacheTest(unittest.TestCase):
             os.rename(os.path.join(self.root, ".shared.tmp"), path)
             for conn in conns:  # every shard's cache, whichever read the events
                 self.assertEqual(self.get("/shared.html", conn)[:2], (200, b"shared 2"))
+            # Deleted: let go by every shard without a request, whichever read the events.
+            self.assertGreaterEqual(held_files(worker).count(path), 2)
+            os.unlink(path)
+            deadline = time.monotonic() + 5
+            while any(f.startswith(path) for f in held_files(worker)):
+                self.assertLess(time.monotonic(), deadline, held_files(worker))
+                time.sleep(0.05)
         finally:
             for conn in conns:
                 conn.close()

@@ -247,6 +247,29 @@ TEST_F(OpenFileCacheTest, CachesSharingWatchesShareOneInotifyDescriptorAndSeeEac
     EXPECT_EQ(fetch(one, "/a/page.html"), "old index");
 }
 
+TEST_F(OpenFileCacheTest, AShardThatIsNotLookingLetsGoOfADeletedFileToo) {
+    // Two shards keep the file. The first to run reads the deletion's events away; the other's
+    // poller then finds nothing to collect, and is told by the first.
+    auto log = std::make_shared<spdlog::logger>("web");
+    net::io_context first_shard;
+    net::io_context second_shard;
+    auto& first = ShardFileCache::of(first_shard.get_executor(), 4, log);
+    auto& second = ShardFileCache::of(second_shard.get_executor(), 4, log);
+    std::weak_ptr<const UniqueFd> kept_first =
+        first.open(kOwner, root_fd_.get(), "/a/page.html").fd;
+    std::weak_ptr<const UniqueFd> kept_second =
+        second.open(kOwner, root_fd_.get(), "/a/page.html").fd;
+    ASSERT_EQ(first.changes_fd(), second.changes_fd());  // one inotify instance
+    ASSERT_FALSE(kept_first.expired());
+    ASSERT_FALSE(kept_second.expired());
+    fs::remove(root_ / "a/page.html");
+    first_shard.poll();
+    EXPECT_TRUE(kept_first.expired());
+    EXPECT_FALSE(kept_second.expired());  // nothing has run on the second shard yet
+    second_shard.poll();
+    EXPECT_TRUE(kept_second.expired());
+}
+
 TEST_F(OpenFileCacheTest, ChangesMadeWhileOtherThreadsLookAreNeverMissed) {
     // Two shards' threads look the same file up without pause while this one replaces it
     // by renames; after each rename, both must serve the new version at their next lookup.
