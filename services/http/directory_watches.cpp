@@ -48,39 +48,37 @@ int DirectoryWatches::descriptor(int& error) {
 
 bool DirectoryWatches::watching(const std::string& key) {
     const std::lock_guard lock(mutex_);
-    return watches_.contains(key);
+    return watched_.contains(key);
 }
 
 int DirectoryWatches::watch(const std::string& key, const char* path) {
     const std::lock_guard lock(mutex_);
-    if (watches_.contains(key)) {
+    if (watched_.contains(key)) {
         return 0;
     }
-    const int wd = ::inotify_add_watch(inotify_.get(), path, kEvents);
-    if (wd < 0) {
+    if (::inotify_add_watch(inotify_.get(), path, kEvents) < 0) {
         return errno;
     }
-    // Two keys may name one directory (two roots over the same tree): inotify gives the same
-    // watch descriptor, and reset() removes it once, the second removal failing harmlessly.
-    watches_.emplace(key, wd);
+    watched_.insert(key);
     return 0;
 }
 
 void DirectoryWatches::reset() {
     const std::lock_guard lock(mutex_);
     // Raised before the events are read away: a cache that finds none to read finds this
-    // instead. And under the lock, with the watches dropped: a cache that saw the new number
-    // sets its watches after they are dropped, so none of them is lost while it counts on them.
+    // instead. And under the lock that forgets the names: a cache that saw the new number asks
+    // for its watches after they are forgotten, so no name it relies on is a stale one.
     generation_.fetch_add(1, std::memory_order_acq_rel);
     if (!inotify_) {
         return;  // nothing watched yet, nor anyone told of it
     }
     read_away(inotify_.get());
-    for (const auto& [key, wd] : watches_) {
-        ::inotify_rm_watch(inotify_.get(), wd);
-    }
-    watches_.clear();
-    read_away(inotify_.get());  // the IN_IGNORED of each removal
+    // The names are forgotten, the watches kept: a name now on another directory gets a watch
+    // of its own at its next use, and one on the same directory gets the watch it had (the
+    // kernel keeps one per directory and instance). Removing them would cost a system call
+    // each, at every change. A watch left on a directory renamed away raises an event now and
+    // then for nothing, and goes when the directory is deleted.
+    watched_.clear();
     for (const auto& [subscription, told] : subscribers_) {
         told();
     }

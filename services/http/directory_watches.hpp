@@ -10,10 +10,11 @@
 // instance readable calls reset(), which raises the generation before it reads the events away,
 // and every cache compares the generation with the one it last saw at each lookup. A cache that
 // finds nothing to read because another one read it first therefore finds the generation
-// raised. reset() drops every watch too: a directory renamed away keeps its watch on its inode,
-// and the name it had must get one of its own again. A cache's entries belong to the generation
-// it saw before it set their watches; reset() raises it and drops the watches under one lock,
-// so a watch is dropped only with a raise that a cache counting on it has not seen yet.
+// raised. reset() forgets which names are watched too: a directory renamed away keeps its watch
+// on its inode, and the name it had must get one of its own again. A cache's entries belong to
+// the generation it saw before it looked up their watches; reset() raises it and forgets the
+// names under one lock, so a name is forgotten only with a raise that a cache counting on it
+// has not seen yet.
 //
 // Each shard's poller watches the inotify descriptor too, so that a change empties an idle
 // shard's cache at once. The first to look reads the events away, and the pollers that had not
@@ -31,6 +32,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace portd::http {
 
@@ -58,8 +60,8 @@ public:
     /// there already. 0, or inotify_add_watch's errno (ENOSPC: the per-user limit of watches).
     int watch(const std::string& key, const char* path);
 
-    /// Raises the generation, then reads away the events, drops every watch, and calls every
-    /// subscriber.
+    /// Raises the generation, then reads away the events, forgets which names are watched, and
+    /// calls every subscriber.
     void reset();
 
     /// `told` is called after each reset, on the resetting thread (under this object's lock:
@@ -72,7 +74,7 @@ private:
     std::mutex mutex_;
     UniqueFd inotify_;
     std::atomic<std::uint64_t> generation_{0};
-    std::unordered_map<std::string, int> watches_;  // key → watch descriptor
+    std::unordered_set<std::string> watched_;  // keys of the directories watched
     std::unordered_map<std::uint64_t, std::function<void()>> subscribers_;
     std::uint64_t next_subscription_ = 1;
 };

@@ -73,7 +73,7 @@ OpenedFile OpenFileCache::open(std::uint64_t owner, int root_fd, std::string_vie
     }
     // Whenever this cache has begun to watch, not only while it holds entries: a watch set
     // before may be on a directory renamed away, and the next file under its old name needs a
-    // new one (the reset drops the old).
+    // new one (the reset forgets the old).
     look();
     make_key(key_, owner, root_fd, path);
     if (const auto found = entries_.find(key_); found != entries_.end()) {

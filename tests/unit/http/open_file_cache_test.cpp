@@ -118,6 +118,10 @@ TEST_F(OpenFileCacheTest, ADirectoryOnThePathReplacedIsSeen) {
     fs::rename(root_ / "a", root_ / "a.old");
     dir_.write("root/a/page.html", "page in the new directory");
     EXPECT_EQ(fetch("/a/page.html"), "page in the new directory");
+    // The new directory has a watch of its own: a change in it is seen too.
+    dir_.write("root/a/.page.tmp", "newer page");
+    fs::rename(root_ / "a/.page.tmp", root_ / "a/page.html");
+    EXPECT_EQ(fetch("/a/page.html"), "newer page");
 }
 
 TEST_F(OpenFileCacheTest, ASymlinkPointedOutsideTheRootIsRefusedAtOnce) {
