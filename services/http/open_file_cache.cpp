@@ -30,18 +30,22 @@ void make_key(std::string& key, std::uint64_t owner, int root_fd, std::string_vi
 
 }  // namespace
 
-bool on_the_same_mount(int fd, int other_fd) {
+std::uint64_t mount_of(int fd) {
     // The mount, not the device: a bind mount of the root's own file system is another mount.
-    struct statx one {};
-    struct statx other {};
-    if (::statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &one) != 0 ||
-        ::statx(other_fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &other) != 0) {
-        return false;
+    struct statx st {};
+    if (::statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &st) != 0) {
+        return 0;
     }
-    if ((one.stx_mask & other.stx_mask & STATX_MNT_ID) == 0) {  // a kernel before 5.8
-        return one.stx_dev_major == other.stx_dev_major && one.stx_dev_minor == other.stx_dev_minor;
+    if ((st.stx_mask & STATX_MNT_ID) == 0) {  // a kernel before 5.8: the device, marked
+        return (std::uint64_t{1} << 63) | (std::uint64_t{st.stx_dev_major} << 32) |
+               st.stx_dev_minor;
     }
-    return one.stx_mnt_id == other.stx_mnt_id;
+    return st.stx_mnt_id;
+}
+
+bool on_the_same_mount(int fd, int other_fd) {
+    const auto one = mount_of(fd);
+    return one != 0 && one == mount_of(other_fd);
 }
 
 bool changes_are_watchable(int fd) {
@@ -108,7 +112,7 @@ OpenedFile OpenFileCache::open(std::uint64_t owner, int root_fd, std::string_vie
     // Directories too: "/" and every other index page is a directory opened before its index
     // file. A listing reads the directory afresh (rewinddir), so new names show there.
     if (out.status == 0 && on_local_file_system(out.fd->get(), out.st.st_dev) &&
-        on_the_same_mount(out.fd->get(), root_fd)) {
+        on_root_mount(out.fd->get(), owner, root_fd)) {
         insert(out.fd);
     }
     return out;
@@ -234,6 +238,16 @@ bool OpenFileCache::on_local_file_system(int fd, dev_t device) {
     const bool local = changes_are_watchable(fd);
     local_devices_.emplace(device, local);
     return local;
+}
+
+bool OpenFileCache::on_root_mount(int fd, std::uint64_t owner, int root_fd) {
+    // A descriptor's mount never changes: the root's is asked once.
+    auto& root = root_mounts_[root_fd];
+    if (root.first != owner || root.second == 0) {
+        root = {owner, mount_of(root_fd)};
+    }
+    const auto mount = mount_of(fd);
+    return mount != 0 && mount == root.second;
 }
 
 void OpenFileCache::insert(SharedFd fd) {

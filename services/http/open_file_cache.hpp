@@ -39,11 +39,16 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 namespace portd::http {
 
 /// Whether `fd` is on a file system where inotify reports every change (a local one).
 bool changes_are_watchable(int fd);
+
+/// The mount `fd`'s file is on (statx's mount id, or the device on kernels before 5.8); 0 when
+/// it cannot be told.
+std::uint64_t mount_of(int fd);
 
 /// Whether the files of `fd` and `other_fd` are on the same mount.
 bool on_the_same_mount(int fd, int other_fd);
@@ -104,6 +109,8 @@ private:
     bool start_watching();
     void unavailable(const char* call, int error);
     bool on_local_file_system(int fd, dev_t device);
+    /// Whether `fd`'s file is on the same mount as the root (not on one mounted under it).
+    bool on_root_mount(int fd, std::uint64_t owner, int root_fd);
     void insert(SharedFd fd);
 
     std::size_t capacity_;
@@ -118,6 +125,8 @@ private:
     Lru lru_;
     std::unordered_map<std::string_view, Lru::iterator> entries_;  // keys are views of lru_'s
     std::unordered_map<dev_t, bool> local_devices_;                // st_dev → on a local fs
+    std::unordered_map<int, std::pair<std::uint64_t, std::uint64_t>>
+        root_mounts_;  // fd → owner, mount
     std::string key_;  // the key of the path being looked up (reused: no allocation)
     std::string directory_key_;
 };
