@@ -22,6 +22,10 @@ namespace {
 // much later: not at every request, which would then pay for the failed calls too.
 constexpr std::chrono::seconds kInotifyRetry{5};
 
+// Which descriptor of a cache's epoll set is ready.
+constexpr std::uint32_t kInotify = 1;
+constexpr std::uint32_t kMountTable = 2;
+
 void make_key(std::string& key, std::uint64_t owner, int root_fd, std::string_view path) {
     key.assign(reinterpret_cast<const char*>(&owner), sizeof owner);
     key.append(reinterpret_cast<const char*>(&root_fd), sizeof root_fd);
@@ -41,11 +45,6 @@ std::uint64_t mount_of(int fd) {
                st.stx_dev_minor;
     }
     return st.stx_mnt_id;
-}
-
-bool on_the_same_mount(int fd, int other_fd) {
-    const auto one = mount_of(fd);
-    return one != 0 && one == mount_of(other_fd);
 }
 
 bool changes_are_watchable(int fd) {
@@ -126,13 +125,19 @@ void OpenFileCache::clear() {
 void OpenFileCache::look_for_changes() {
     // Events are not looked at: any of them empties the caches. A static site changes seldom,
     // and telling which entries an event concerns (a directory renamed, a symlink replaced
-    // higher up, a mount) would be a second copy of path resolution. A mount empties the other
-    // shards' caches too, which would see it in their own look anyway.
+    // higher up, a mount) would be a second copy of path resolution.
     epoll_event ready[2];
-    if (::epoll_wait(looks_.get(), ready, 2, 0) != 0) {  // a failed look trusts nothing
+    const int n = ::epoll_wait(looks_.get(), ready, 2, 0);
+    bool changed = n < 0;  // a failed look trusts nothing
+    for (int i = 0; i < n; ++i) {
+        changed = changed || ready[i].data.u32 == kInotify;
+    }
+    // Only inotify's events are the process's news to tell: every cache has a mount table
+    // descriptor of its own and sees a mount in its own look.
+    if (changed) {
         watches_->reset();
     }
-    if (const auto generation = watches_->generation(); generation != seen_) {
+    if (const auto generation = watches_->generation(); n != 0 || generation != seen_) {
         clear();
         seen_ = generation;
     }
@@ -147,7 +152,9 @@ bool OpenFileCache::start_watching() {
         unavailable("inotify_init1", error);
         return false;
     }
-    // Opened before any file is kept: a mount after this is reported.
+    // Opened before any file is kept: a mount after this is reported. One per cache, not one
+    // for the process as the inotify descriptor: the first look at it takes the news, inside
+    // epoll_wait, before that look could raise the generation for the others.
     UniqueFd mount_table(::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC));
     if (!mount_table) {
         unavailable("/proc/self/mountinfo", errno);
@@ -160,8 +167,10 @@ bool OpenFileCache::start_watching() {
     }
     epoll_event change{};
     change.events = EPOLLIN;
+    change.data.u32 = kInotify;
     epoll_event mount{};
     mount.events = EPOLLPRI;
+    mount.data.u32 = kMountTable;
     if (::epoll_ctl(looks.get(), EPOLL_CTL_ADD, changes, &change) != 0 ||
         ::epoll_ctl(looks.get(), EPOLL_CTL_ADD, mount_table.get(), &mount) != 0) {
         unavailable("epoll_ctl", errno);

@@ -11,7 +11,7 @@
 // caches of a process); any event empties every cache. A file system mounted or unmounted on
 // the way changes what a path names too, and inotify does not report it: the mount table does
 // (/proc/self/mountinfo polls with EPOLLPRI after every change of the process's mount namespace
-// since it was opened), and any change there empties the caches as well. Both are in one epoll
+// since it was opened), and any change there empties the cache as well. Both are in one epoll
 // set of each cache, and every lookup first asks it (one epoll_wait(2) with no timeout that
 // usually finds nothing) and compares the watches' generation, so a change finished before the
 // request arrived is seen by that request, and a watch set before the open sees any change
@@ -49,9 +49,6 @@ bool changes_are_watchable(int fd);
 /// The mount `fd`'s file is on (statx's mount id, or the device on kernels before 5.8); 0 when
 /// it cannot be told.
 std::uint64_t mount_of(int fd);
-
-/// Whether the files of `fd` and `other_fd` are on the same mount.
-bool on_the_same_mount(int fd, int other_fd);
 
 class OpenFileCache {
 public:

@@ -47,6 +47,7 @@ def inotify_instances(pid):
             continue
     return count
 
+
 class HttpOpenFileCacheTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -56,7 +57,8 @@ class HttpOpenFileCacheTest(unittest.TestCase):
         with open(os.path.join(cls.tmp.name, "secret.txt"), "wb") as f:
             f.write(b"outside the root")
         cls.port, cls.uncached_port, cls.threaded_port = free_ports(3)
-        # One shard each, so that the connection and the cache the checks look at are the same.
+        # web and uncached have one shard each, so that the connection and the cache the checks
+        # look at are the same; threaded has several, for what the shards share.
         cls.portd = PortdProcess(services="""
             web:
               module: http

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -428,6 +429,18 @@ TEST_F(OpenFileCacheTest, InotifyOutOfReachIsReportedOnceAndNotRetriedAtEveryReq
                 ::testing::ExitedWithCode(0), "");
 }
 
+/// Whether `attempt` returns true in a child process (what it changes of the process, such as
+/// a namespace, goes with the child): to skip a test this system cannot run.
+bool succeeds_in_a_child(const std::function<bool()>& attempt) {
+    const pid_t child = ::fork();
+    if (child == 0) {
+        ::_exit(attempt() ? 0 : 1);
+    }
+    int status = 0;
+    return child > 0 && ::waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+           WEXITSTATUS(status) == 0;
+}
+
 /// In a child: a user namespace of its own, where this process may set the per-user limit of
 /// inotify watches (it counts there as well as in the system's, and nothing of the system's
 /// changes). 0 when done.
@@ -474,13 +487,7 @@ int keeps_nothing_it_cannot_watch(const fs::path& root) {
 }
 
 TEST_F(OpenFileCacheTest, AFileWhosePathCannotAllBeWatchedIsNotKept) {
-    const pid_t child = ::fork();
-    if (child == 0) {
-        ::_exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : 1);
-    }
-    int status = 0;
-    if (child < 0 || ::waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0) {
+    if (!succeeds_in_a_child([] { return ::unshare(CLONE_NEWUSER) == 0; })) {
         GTEST_SKIP() << "cannot make a user namespace (unprivileged user namespaces are off)";
     }
     EXPECT_EXIT(std::exit(keeps_nothing_it_cannot_watch(root_)), ::testing::ExitedWithCode(0), "");
@@ -495,16 +502,10 @@ bool in_a_mount_namespace_of_its_own() {
 /// Whether this process may mount a tmpfs over `where` in a mount namespace of its own; the
 /// reason when not.
 std::string why_mounts_cannot_be_made(const fs::path& where) {
-    const pid_t child = ::fork();
-    if (child == 0) {
-        ::_exit(in_a_mount_namespace_of_its_own() &&
-                        ::mount("portd-test", where.c_str(), "tmpfs", 0, "size=64k") == 0
-                    ? 0
-                    : 1);
-    }
-    int status = 0;
-    if (child < 0 || ::waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0) {
+    if (!succeeds_in_a_child([&] {
+            return in_a_mount_namespace_of_its_own() &&
+                   ::mount("portd-test", where.c_str(), "tmpfs", 0, "size=64k") == 0;
+        })) {
         return "cannot mount in a mount namespace of its own (needs CAP_SYS_ADMIN)";
     }
     return {};
@@ -520,26 +521,37 @@ int sees_mounts_on_the_path(const fs::path& root) {
     }
     // Opened here: a descriptor opened before unshare(2) walks the old namespace's mounts.
     const UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    OpenFileCache cache(4);
-    const auto fetch = [&](std::string_view path) {
-        const auto file = cache.open(kOwner, root_fd.get(), path);
+    // Two shards' caches: each sees a mount in its own look, and none raises the generation
+    // for the others.
+    auto watches = std::make_shared<DirectoryWatches>();
+    OpenFileCache cache(4, watches);
+    OpenFileCache other(4, watches);
+    const auto fetch = [&](OpenFileCache& through, std::string_view path) {
+        const auto file = through.open(kOwner, root_fd.get(), path);
         return file.status != 0 ? std::to_string(file.status) : contents(file);
     };
-    if (fetch("/a/page.html") != "old page" || cache.size() != 1) {
+    if (fetch(cache, "/a/page.html") != "old page" || fetch(other, "/a/page.html") != "old page" ||
+        cache.size() != 1) {
         return 31;
     }
+    const auto generation = watches->generation();
     const auto directory = root / "a";
     if (::mount("portd-test", directory.c_str(), "tmpfs", 0, "size=64k") != 0) {
         return 32;
     }
     std::ofstream(directory / "page.html") << "page on the mounted file system";
-    if (fetch("/a/page.html") != "page on the mounted file system" || cache.size() != 0) {
+    if (fetch(cache, "/a/page.html") != "page on the mounted file system" || cache.size() != 0 ||
+        fetch(other, "/a/page.html") != "page on the mounted file system") {
         return 33;
     }
     if (::umount(directory.c_str()) != 0) {
         return 34;
     }
-    return fetch("/a/page.html") == "old page" && cache.size() == 1 ? 0 : 35;
+    if (fetch(cache, "/a/page.html") != "old page" || cache.size() != 1 ||
+        fetch(other, "/a/page.html") != "old page") {
+        return 35;
+    }
+    return watches->generation() == generation ? 0 : 36;
 }
 
 TEST_F(OpenFileCacheTest, AFileSystemMountedOnThePathIsSeenAtOnce) {
@@ -561,8 +573,9 @@ TEST(OpenFileCacheFileSystems, TellsMountsApart) {
     UniqueFd proc(::open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC));
     UniqueFd status(::open("/proc/self/status", O_RDONLY | O_CLOEXEC));
     ASSERT_TRUE(root && proc && status);
-    EXPECT_TRUE(on_the_same_mount(status.get(), proc.get()));
-    EXPECT_FALSE(on_the_same_mount(status.get(), root.get()));
+    EXPECT_NE(mount_of(status.get()), 0u);
+    EXPECT_EQ(mount_of(status.get()), mount_of(proc.get()));
+    EXPECT_NE(mount_of(status.get()), mount_of(root.get()));
 }
 
 TEST(OpenFileCacheFileSystems, FilesOnAnUnwatchableFileSystemAreNotKept) {
