@@ -90,6 +90,9 @@ OpenedFile OpenFileCache::open(std::uint64_t owner, int root_fd, std::string_vie
         entries_.erase(found);
         lru_.erase(entry);
     }
+    if (first_use()) {
+        return open_beneath(root_fd, path);
+    }
     if (!watch_directories(owner, root_fd, path)) {
         auto out = open_beneath(root_fd, path);
         if (failed_call_ != nullptr) {
@@ -115,6 +118,24 @@ OpenedFile OpenFileCache::open(std::uint64_t owner, int root_fd, std::string_vie
         insert(out.fd);
     }
     return out;
+}
+
+bool OpenFileCache::first_use() {
+    // Hashes, not paths: a collision only keeps a file at its first use. Each hash is in one
+    // slot of the ring at most, so overwriting a slot forgets exactly what it recorded.
+    const auto hash = std::hash<std::string_view>{}(key_);
+    if (used_once_.contains(hash)) {
+        return false;
+    }
+    if (used_once_order_.size() < capacity_) {
+        used_once_order_.push_back(hash);
+    } else {
+        used_once_.erase(used_once_order_[oldest_use_]);
+        used_once_order_[oldest_use_] = hash;
+        oldest_use_ = (oldest_use_ + 1) % capacity_;
+    }
+    used_once_.insert(hash);
+    return true;
 }
 
 void OpenFileCache::clear() {

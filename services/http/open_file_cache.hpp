@@ -1,7 +1,7 @@
-// Descriptors of the files (and directories) served last, kept open so that the next request for
-// the same path skips openat2(2) and the close(2) after it, the two costliest of the six system
-// calls a small keep-alive response made (nginx's open_file_cache, which nginx leaves off unless
-// configured).
+// Descriptors of the files (and directories) served again lately, kept open so that the next
+// request for the same path skips openat2(2) and the close(2) after it, the two costliest of the
+// six system calls a small keep-alive response made (nginx's open_file_cache, which nginx leaves
+// off unless configured).
 //
 // A kept descriptor must still be what its path names, or a request would get a file that has
 // been renamed away, deleted, or made unreadable. What changes that is an operation on a
@@ -25,6 +25,15 @@
 // system fail as busy, and the root's is held by the service anyway, where one mounted under the
 // root would be held by the cache alone.
 //
+// A file is kept at its second use, not its first: at the first, it is opened as with the cache
+// off, with no watch set and nothing evicted. Where more files are in use than the cache holds,
+// keeping each at its first use would evict, at every request, a file that is asked for again
+// soon, and pay for a watch, a mount lookup and a close besides: slower than no cache. A path
+// counts as used before while it is among the last `capacity` paths opened for the first time,
+// so a file asked for again within about as many requests as the cache has room for is kept,
+// and a long run of files asked for once (a crawler, a mirror's sync) passes by without pushing
+// the files in steady use out.
+//
 // One cache per shard: everything here runs on one thread; only DirectoryWatches is shared.
 #pragma once
 
@@ -39,7 +48,9 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 namespace portd::http {
 
@@ -109,6 +120,9 @@ private:
     /// Whether `fd`'s file is on the same mount as the root (not on one mounted under it).
     bool on_root_mount(int fd, std::uint64_t owner, int root_fd);
     void insert(SharedFd fd);
+    /// Whether the path being looked up (key_) is not among the last `capacity` paths opened
+    /// for the first time; records it when so.
+    bool first_use();
 
     std::size_t capacity_;
     std::shared_ptr<DirectoryWatches> watches_;
@@ -124,6 +138,11 @@ private:
     std::unordered_map<dev_t, bool> local_devices_;                // st_dev → on a local fs
     std::unordered_map<int, std::pair<std::uint64_t, std::uint64_t>>
         root_mounts_;  // fd → owner, mount
+    // Hashes of the last `capacity` keys opened for the first time, and the order they came in
+    // (a ring: oldest_use_ is the next to be forgotten once it is full).
+    std::unordered_set<std::size_t> used_once_;
+    std::vector<std::size_t> used_once_order_;
+    std::size_t oldest_use_ = 0;
     std::string key_;  // the key of the path being looked up (reused: no allocation)
     std::string directory_key_;
 };

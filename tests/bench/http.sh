@@ -11,7 +11,9 @@
 # nginx worker_processes 1) and wrk the other CPUs, so that the figures say what each server
 # does with one core, free of wrk competing for it; the table then goes into its own section.
 # NGINX_FILE_CACHE=1 gives nginx `open_file_cache max=1000` (off by nginx's default; portd's
-# own open-file cache is on by default), for a run that compares the two with a cache each.
+# own open-file cache is on by default), for a run that compares the two with a cache each;
+# PORTD_FILE_CACHE sets portd's (default 1000, portd's own default; 0: off). MANY_FILES: how
+# many files the many-files row asks for (default 3000).
 #
 # Runs, each for portd and nginx (both up at once, measured alternately: portd, nginx, nginx,
 # portd, portd, nginx; the median of the runs), with the access log off and then on:
@@ -68,6 +70,8 @@ else
     NGINX_CACHE_CONF=""
     NGINX_CACHE_NOTE="no open_file_cache (nginx's default)"
 fi
+# portd's open_file_cache (PORTD_FILE_CACHE; 1000 is its default), to see what the cache does.
+PORTD_FILE_CACHE=${PORTD_FILE_CACHE:-1000}
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 WORK=$(mktemp -d -t portd-bench-XXXXXX)
@@ -82,10 +86,23 @@ trap cleanup EXIT
 mkdir -p "$WORK/www" "$WORK/nginx"
 head -c 1024 /dev/urandom >"$WORK/www/1k.bin"
 head -c $((10 * 1024 * 1024)) /dev/urandom >"$WORK/www/10m.bin"
+# The many-files row's site (many.lua): MANY_FILES 1 KiB files, 100 to a directory.
+MANY_FILES=${MANY_FILES:-3000}
+export MANY_FILES
+python3 - "$WORK/www/many" "$MANY_FILES" <<'EOF'
+import os, sys
+root, count = sys.argv[1], int(sys.argv[2])
+for n in range(count):
+    directory = os.path.join(root, "d%02d" % (n // 100))
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    with open(os.path.join(directory, "f%04d.bin" % n), "wb") as f:
+        f.write(os.urandom(1024))
+EOF
 # nginx's workers run as an unprivileged user when started as root: the docroot must be
 # world-readable, or every nginx figure is a 403.
 chmod 755 "$WORK" "$WORK/www"
-chmod 644 "$WORK/www/"*
+chmod 644 "$WORK/www/"*.bin
+chmod -R a+rX "$WORK/www/many"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -112,6 +129,7 @@ services:
     options:
       root: $WORK/www
       access_log: "$1"
+      open_file_cache: $PORTD_FILE_CACHE
 EOF
     "${ON_SERVER_CPU[@]}" "$PORTD" --foreground -c "$WORK/portd.yaml" 2>"$WORK/portd.err" &
     PORTD_PID=$!
@@ -248,7 +266,7 @@ declare -A RESULT
 # own peak rate: the faster server is measured under more load. Here p99 compares the two at
 # equal load.
 CASES=("1k-c1:/1k.bin:1" "1k-c50:/1k.bin:50" "1k-c500:/1k.bin:500" "10m-c50:/10m.bin:50"
-       "close-c50:/1k.bin:50:close" "1k-c50-paced:/1k.bin:50:paced")
+       "close-c50:/1k.bin:50:close" "1k-c50-paced:/1k.bin:50:paced" "many-c50:/:50:many")
 
 measure() {  # port pid case → "rps p99 cpu_us_per_request"
     # The server's CPU time (user and system, every process of it) per request: on rows where
@@ -261,6 +279,8 @@ measure() {  # port pid case → "rps p99 cpu_us_per_request"
         result=$(run_wrk "$1" "$path" "$conns" -H "Connection: close")
     elif [[ "${mode:-}" == paced ]]; then
         result=$(run_wrk "$1" "$path" "$conns" -s "$REPO/tests/bench/pace.lua")
+    elif [[ "${mode:-}" == many ]]; then
+        result=$(run_wrk "$1" "$path" "$conns" -s "$REPO/tests/bench/many.lua")
     else
         result=$(run_wrk "$1" "$path" "$conns")
     fi
@@ -388,7 +408,7 @@ done
          "$CORES cores, wrk ${DURATION} per run, threads $THREADS; nginx $("$NGINX" -v 2>&1 | sed 's/.*\///')" \
          "with worker_processes $SERVER_THREADS, sendfile on, tcp_nopush on, listen ... deferred" \
          "(TCP_DEFER_ACCEPT, as portd's HTTP listeners), $NGINX_CACHE_NOTE; portd threads" \
-         "$SERVER_THREADS, open_file_cache 1000 (its default)."
+         "$SERVER_THREADS, open_file_cache $PORTD_FILE_CACHE (1000 is its default)."
     if [[ -n "${PIN:-}" ]]; then
         echo
         echo "Both servers run on CPU 0 only, wrk on CPUs 1-$((CORES - 1)) only (PIN=1): each" \

@@ -64,6 +64,12 @@ protected:
 
     OpenedFile open(std::string_view path) { return cache_.open(kOwner, root_fd_.get(), path); }
 
+    /// Opens `path` twice, so that it is kept (a file is kept at its second use); the second.
+    OpenedFile keep(std::string_view path) {
+        open(path);
+        return open(path);
+    }
+
     /// What `path` reads through the cache, or its status when it cannot be opened.
     std::string fetch(std::string_view path) {
         const auto file = open(path);
@@ -76,19 +82,60 @@ protected:
     OpenFileCache cache_{16};
 };
 
-TEST_F(OpenFileCacheTest, SecondOpenOfAPathReusesTheDescriptor) {
+TEST_F(OpenFileCacheTest, AFileIsKeptAtItsSecondUseAndItsDescriptorReused) {
     const auto first = open("/a/page.html");
     ASSERT_EQ(first.status, 0);
-    EXPECT_EQ(cache_.size(), 1u);
+    EXPECT_EQ(cache_.size(), 0u);  // opened as with the cache off: nothing kept, nothing watched
+    EXPECT_EQ(cache_.changes_fd(), -1);
     const auto second = open("a/page.html");  // the same path, as open_beneath reads it
     ASSERT_EQ(second.status, 0);
-    EXPECT_EQ(second.fd, first.fd);
-    EXPECT_EQ(contents(second), "old page");
+    EXPECT_NE(second.fd, first.fd);
+    EXPECT_EQ(cache_.size(), 1u);
     EXPECT_GE(cache_.changes_fd(), 0);
+    const auto third = open("/a/page.html");
+    EXPECT_EQ(third.fd, second.fd);
+    EXPECT_EQ(contents(third), "old page");
+}
+
+TEST_F(OpenFileCacheTest, FilesAskedForOnceInALongRunAreNeverKept) {
+    // More files in turn than the cache holds: each is asked for again only after as many
+    // others as the cache has room for. Kept at each first use, every request would evict the
+    // file asked for next and set watches for it: dearer than no cache.
+    OpenFileCache small(2);
+    for (int i = 0; i < 6; ++i) {
+        dir_.write("root/a/" + std::to_string(i) + ".html", std::to_string(i));
+    }
+    for (int round = 0; round < 3; ++round) {
+        for (int i = 0; i < 6; ++i) {
+            const auto file =
+                small.open(kOwner, root_fd_.get(), "/a/" + std::to_string(i) + ".html");
+            EXPECT_EQ(contents(file), std::to_string(i));
+        }
+    }
+    EXPECT_EQ(small.size(), 0u);
+    EXPECT_EQ(small.changes_fd(), -1);  // and nothing was ever watched
+}
+
+TEST_F(OpenFileCacheTest, FilesAskedForOnceDoNotPushOutTheFilesInUse) {
+    OpenFileCache small(2);
+    dir_.write("root/b.html", "b");
+    const auto fetch = [&](std::string_view path) {
+        return small.open(kOwner, root_fd_.get(), path);
+    };
+    fetch("/index.html");
+    const auto a = fetch("/index.html");
+    fetch("/b.html");
+    const auto b = fetch("/b.html");
+    for (int i = 0; i < 10; ++i) {
+        dir_.write("root/a/" + std::to_string(i) + ".html", "once");
+        EXPECT_EQ(contents(fetch("/a/" + std::to_string(i) + ".html")), "once");
+    }
+    EXPECT_EQ(fetch("/index.html").fd, a.fd);
+    EXPECT_EQ(fetch("/b.html").fd, b.fd);
 }
 
 TEST_F(OpenFileCacheTest, AFileRewrittenInPlaceIsServedAsItIsNow) {
-    const auto first = open("/index.html");
+    const auto first = keep("/index.html");
     dir_.write("root/index.html", "the new, longer index");  // truncates and writes: no rename
     const auto second = open("/index.html");
     EXPECT_EQ(second.fd, first.fd);  // the same file: still kept
@@ -98,14 +145,14 @@ TEST_F(OpenFileCacheTest, AFileRewrittenInPlaceIsServedAsItIsNow) {
 
 TEST_F(OpenFileCacheTest, AFileRenamedOverTheNameIsSeenAtOnce) {
     // How deploy tools replace a file atomically: write a temporary one, rename it over.
-    EXPECT_EQ(fetch("/a/page.html"), "old page");
+    EXPECT_EQ(contents(keep("/a/page.html")), "old page");
     dir_.write("root/a/.page.tmp", "new page");
     fs::rename(root_ / "a/.page.tmp", root_ / "a/page.html");
     EXPECT_EQ(fetch("/a/page.html"), "new page");
 }
 
 TEST_F(OpenFileCacheTest, ADeletedFileIsGoneAndItsDescriptorLetGo) {
-    auto first = open("/a/page.html");
+    auto first = keep("/a/page.html");
     std::weak_ptr<const UniqueFd> kept = first.fd;
     first = OpenedFile{};
     fs::remove(root_ / "a/page.html");
@@ -115,10 +162,11 @@ TEST_F(OpenFileCacheTest, ADeletedFileIsGoneAndItsDescriptorLetGo) {
 }
 
 TEST_F(OpenFileCacheTest, ADirectoryOnThePathReplacedIsSeen) {
-    EXPECT_EQ(fetch("/a/page.html"), "old page");
+    EXPECT_EQ(contents(keep("/a/page.html")), "old page");
     fs::rename(root_ / "a", root_ / "a.old");
     dir_.write("root/a/page.html", "page in the new directory");
     EXPECT_EQ(fetch("/a/page.html"), "page in the new directory");
+    ASSERT_EQ(cache_.size(), 1u);  // kept again at once: the path was used before
     // The new directory has a watch of its own: a change in it is seen too.
     dir_.write("root/a/.page.tmp", "newer page");
     fs::rename(root_ / "a/.page.tmp", root_ / "a/page.html");
@@ -127,7 +175,7 @@ TEST_F(OpenFileCacheTest, ADirectoryOnThePathReplacedIsSeen) {
 
 TEST_F(OpenFileCacheTest, ASymlinkPointedOutsideTheRootIsRefusedAtOnce) {
     fs::create_symlink("index.html", root_ / "link.html");
-    EXPECT_EQ(fetch("/link.html"), "old index");
+    EXPECT_EQ(contents(keep("/link.html")), "old index");
     fs::remove(root_ / "link.html");
     fs::create_symlink("../secret.txt", root_ / "link.html");
     EXPECT_EQ(fetch("/link.html"), "403");
@@ -136,7 +184,7 @@ TEST_F(OpenFileCacheTest, ASymlinkPointedOutsideTheRootIsRefusedAtOnce) {
 TEST_F(OpenFileCacheTest, APermissionChangeEmptiesTheCache) {
     // Tests may run as root, whom a mode does not stop: what is checked is that the next open
     // asks the kernel again, which for anyone else answers 403.
-    const auto first = open("/index.html");
+    const auto first = keep("/index.html");
     fs::permissions(root_ / "index.html", fs::perms::none);
     const auto second = open("/index.html");
     EXPECT_NE(second.fd, first.fd);
@@ -145,7 +193,7 @@ TEST_F(OpenFileCacheTest, APermissionChangeEmptiesTheCache) {
 TEST_F(OpenFileCacheTest, AnyNameChangedInAWatchedDirectoryEmptiesTheCache) {
     // Events are not matched to entries: the whole cache goes. Only the directories on the way
     // to a kept file are watched, so a change in another one keeps it.
-    const auto first = open("/index.html");
+    const auto first = keep("/index.html");
     fs::rename(root_ / "a/page.html", root_ / "a/moved.html");  // `a` is not watched
     EXPECT_EQ(open("/index.html").fd, first.fd);
     fs::rename(root_ / "a", root_ / "b");  // the root is
@@ -154,7 +202,7 @@ TEST_F(OpenFileCacheTest, AnyNameChangedInAWatchedDirectoryEmptiesTheCache) {
 
 TEST_F(OpenFileCacheTest, NewFilesAndWritesDoNotEmptyIt) {
     // A log or an upload written under the root must not cost every request an open.
-    const auto first = open("/index.html");
+    const auto first = keep("/index.html");
     dir_.write("root/a/new.html", "new");
     dir_.write("root/a/page.html", "rewritten");
     EXPECT_EQ(open("/index.html").fd, first.fd);
@@ -162,17 +210,19 @@ TEST_F(OpenFileCacheTest, NewFilesAndWritesDoNotEmptyIt) {
 }
 
 TEST_F(OpenFileCacheTest, FailuresAreNotKept) {
-    EXPECT_EQ(open("/missing.html").status, 404);
-    EXPECT_EQ(open("/a/missing/x.html").status, 404);
-    EXPECT_EQ(open("/index.html/x").status, 404);
+    for (int use = 0; use < 2; ++use) {
+        EXPECT_EQ(open("/missing.html").status, 404);
+        EXPECT_EQ(open("/a/missing/x.html").status, 404);
+        EXPECT_EQ(open("/index.html/x").status, 404);
+    }
     EXPECT_EQ(cache_.size(), 0u);
     dir_.write("root/missing.html", "here now");
     EXPECT_EQ(fetch("/missing.html"), "here now");
 }
 
 TEST_F(OpenFileCacheTest, DirectoriesAreKeptAndTheirRenameSeen) {
-    const auto root = open("/");
-    const auto a = open("/a");
+    const auto root = keep("/");
+    const auto a = keep("/a");
     ASSERT_EQ(a.status, 0);
     EXPECT_TRUE(S_ISDIR(a.st.st_mode));
     EXPECT_EQ(open("/").fd, root.fd);
@@ -185,10 +235,14 @@ TEST_F(OpenFileCacheTest, DirectoriesAreKeptAndTheirRenameSeen) {
 TEST_F(OpenFileCacheTest, TheLeastRecentlyUsedGoesWhenFull) {
     OpenFileCache small(2);
     dir_.write("root/b.html", "b");
-    const auto a = small.open(kOwner, root_fd_.get(), "/index.html");
-    const auto b = small.open(kOwner, root_fd_.get(), "/b.html");
+    const auto keep = [&](std::string_view path) {
+        small.open(kOwner, root_fd_.get(), path);
+        return small.open(kOwner, root_fd_.get(), path);
+    };
+    const auto a = keep("/index.html");
+    const auto b = keep("/b.html");
     EXPECT_EQ(small.open(kOwner, root_fd_.get(), "/index.html").fd, a.fd);  // a used last now
-    small.open(kOwner, root_fd_.get(), "/a/page.html");                     // b goes
+    keep("/a/page.html");                                                   // b goes
     EXPECT_EQ(small.size(), 2u);
     EXPECT_EQ(small.open(kOwner, root_fd_.get(), "/index.html").fd, a.fd);
     EXPECT_NE(small.open(kOwner, root_fd_.get(), "/b.html").fd, b.fd);
@@ -196,6 +250,7 @@ TEST_F(OpenFileCacheTest, TheLeastRecentlyUsedGoesWhenFull) {
 
 TEST_F(OpenFileCacheTest, CapacityZeroKeepsNothing) {
     OpenFileCache off(0);
+    off.open(kOwner, root_fd_.get(), "/index.html");
     const auto a = off.open(kOwner, root_fd_.get(), "/index.html");
     EXPECT_EQ(a.status, 0);
     EXPECT_EQ(off.size(), 0u);
@@ -206,10 +261,12 @@ TEST_F(OpenFileCacheTest, RootsAndOwnersDoNotShareEntries) {
     dir_.write("other/index.html", "other index");
     UniqueFd other(::open((dir_.path() / "other").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     ASSERT_TRUE(other);
-    EXPECT_EQ(fetch("/index.html"), "old index");
-    EXPECT_EQ(contents(cache_.open(kOwner, other.get(), "/index.html")), "other index");
-    // Another owner with a root that got the same descriptor number.
-    EXPECT_EQ(contents(cache_.open(kOwner + 1, other.get(), "/index.html")), "other index");
+    for (int use = 0; use < 2; ++use) {
+        EXPECT_EQ(fetch("/index.html"), "old index");
+        EXPECT_EQ(contents(cache_.open(kOwner, other.get(), "/index.html")), "other index");
+        // Another owner with a root that got the same descriptor number.
+        EXPECT_EQ(contents(cache_.open(kOwner + 1, other.get(), "/index.html")), "other index");
+    }
     EXPECT_EQ(cache_.size(), 3u);
 }
 
@@ -219,11 +276,15 @@ TEST_F(OpenFileCacheTest, ClearClosesTheKeptDescriptorsAndTellsOfTheWatchOnce) {
     cache.on_watching = [&](int fd) {
         watching.push_back(fd);
     };
+    cache.open(kOwner, root_fd_.get(), "/index.html");
+    EXPECT_TRUE(watching.empty());  // nothing is watched for a file used once
     std::weak_ptr<const UniqueFd> kept = cache.open(kOwner, root_fd_.get(), "/index.html").fd;
     EXPECT_FALSE(kept.expired());
     cache.clear();
     EXPECT_TRUE(kept.expired());
     cache.open(kOwner, root_fd_.get(), "/a/page.html");
+    cache.open(kOwner, root_fd_.get(), "/a/page.html");
+    EXPECT_EQ(cache.size(), 1u);
     EXPECT_EQ(watching, std::vector<int>{cache.changes_fd()});
     EXPECT_GE(cache.changes_fd(), 0);
 }
@@ -235,8 +296,10 @@ TEST_F(OpenFileCacheTest, CachesSharingWatchesShareOneInotifyDescriptorAndSeeEac
     const auto fetch = [&](OpenFileCache& cache, std::string_view path) {
         return contents(cache.open(kOwner, root_fd_.get(), path));
     };
-    EXPECT_EQ(fetch(one, "/a/page.html"), "old page");
-    EXPECT_EQ(fetch(two, "/a/page.html"), "old page");
+    for (int use = 0; use < 2; ++use) {
+        EXPECT_EQ(fetch(one, "/a/page.html"), "old page");
+        EXPECT_EQ(fetch(two, "/a/page.html"), "old page");
+    }
     EXPECT_EQ(one.changes_fd(), two.changes_fd());
     EXPECT_EQ(one.size(), 1u);
     EXPECT_EQ(two.size(), 1u);
@@ -260,8 +323,10 @@ TEST_F(OpenFileCacheTest, AShardThatIsNotLookingLetsGoOfADeletedFileToo) {
     net::io_context second_shard;
     auto& first = ShardFileCache::of(first_shard.get_executor(), 4, log);
     auto& second = ShardFileCache::of(second_shard.get_executor(), 4, log);
+    first.open(kOwner, root_fd_.get(), "/a/page.html");
     std::weak_ptr<const UniqueFd> kept_first =
         first.open(kOwner, root_fd_.get(), "/a/page.html").fd;
+    second.open(kOwner, root_fd_.get(), "/a/page.html");
     std::weak_ptr<const UniqueFd> kept_second =
         second.open(kOwner, root_fd_.get(), "/a/page.html").fd;
     ASSERT_EQ(first.changes_fd(), second.changes_fd());  // one inotify instance
@@ -344,10 +409,12 @@ int stays_quiet_with_no_descriptor_left(int root_fd) {
     if (::setrlimit(RLIMIT_NOFILE, &none) != 0) {
         return 10;
     }
-    const int status = cache.open(kOwner, root_fd, "/index.html").status;
+    // The first use opens without the cache; the second is the one that tries inotify.
+    const int first = cache.open(kOwner, root_fd, "/index.html").status;
+    const int second = cache.open(kOwner, root_fd, "/index.html").status;
     // Descriptors back before the exit, whose calls the sanitizer would check without any.
     ::setrlimit(RLIMIT_NOFILE, &before);
-    if (status != 503) {
+    if (first != 503 || second != 503) {
         return 11;
     }
     return reports->told == 0 && cache.size() == 0 ? 0 : 12;
@@ -400,14 +467,17 @@ int reports_inotify_out_of_reach(int root_fd) {
     }
     OpenFileCache cache(4);
     const auto reports = count_reports(cache, "inotify_init1", EMFILE);
-    if (cache.open(kOwner, root_fd, "/index.html").status != 0) {
+    const auto open_twice = [&](OpenFileCache& through, std::string_view path) {
+        return through.open(kOwner, root_fd, path).status == 0 &&
+               through.open(kOwner, root_fd, path).status == 0;
+    };
+    if (!open_twice(cache, "/index.html")) {
         return 11;
     }
     if (reports->told != 1 || !reports->as_expected) {
         return 12;
     }
-    if (cache.open(kOwner, root_fd, "/a/page.html").status != 0 || reports->told != 1 ||
-        cache.size() != 0) {
+    if (!open_twice(cache, "/a/page.html") || reports->told != 1 || cache.size() != 0) {
         return 13;
     }
     std::ostringstream out;
@@ -415,7 +485,9 @@ int reports_inotify_out_of_reach(int root_fd) {
         "web", std::make_shared<spdlog::sinks::ostream_sink_st>(out));
     log->set_pattern("%l %v");
     net::io_context shard;
-    ShardFileCache::of(shard.get_executor(), 4, log).open(kOwner, root_fd, "/index.html");
+    auto& shard_cache = ShardFileCache::of(shard.get_executor(), 4, log);
+    shard_cache.open(kOwner, root_fd, "/index.html");
+    shard_cache.open(kOwner, root_fd, "/index.html");
     return out.str().rfind("warning open-file cache: inotify_init1: Too many open files", 0) == 0
                ? 0
                : 14;
@@ -470,10 +542,12 @@ int keeps_nothing_it_cannot_watch(const fs::path& root) {
         const auto file = cache.open(kOwner, root_fd.get(), path);
         return file.status != 0 ? std::to_string(file.status) : contents(file);
     };
-    if (fetch("/a/page.html") != "old page" || cache.size() != 1 || reports->told != 0) {
+    if (fetch("/a/page.html") != "old page" || fetch("/a/page.html") != "old page" ||
+        cache.size() != 1 || reports->told != 0) {
         return 42;  // two watches: the root and "a"
     }
-    if (fetch("/a/b/deep.html") != "deep page" || cache.size() != 1) {
+    if (fetch("/a/b/deep.html") != "deep page" || fetch("/a/b/deep.html") != "deep page" ||
+        cache.size() != 1) {
         return 43;
     }
     if (reports->told != 1 || !reports->as_expected) {
@@ -530,8 +604,13 @@ int sees_mounts_on_the_path(const fs::path& root) {
         const auto file = through.open(kOwner, root_fd.get(), path);
         return file.status != 0 ? std::to_string(file.status) : contents(file);
     };
-    if (fetch(cache, "/a/page.html") != "old page" || fetch(other, "/a/page.html") != "old page" ||
-        cache.size() != 1) {
+    for (int use = 0; use < 2; ++use) {
+        if (fetch(cache, "/a/page.html") != "old page" ||
+            fetch(other, "/a/page.html") != "old page") {
+            return 31;
+        }
+    }
+    if (cache.size() != 1 || other.size() != 1) {
         return 31;
     }
     const auto generation = watches->generation();
@@ -582,6 +661,7 @@ TEST(OpenFileCacheFileSystems, FilesOnAnUnwatchableFileSystemAreNotKept) {
     UniqueFd proc(::open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     ASSERT_TRUE(proc);
     OpenFileCache cache(4);
+    cache.open(kOwner, proc.get(), "/status");
     const auto status = cache.open(kOwner, proc.get(), "/status");
     ASSERT_EQ(status.status, 0);
     EXPECT_EQ(cache.size(), 0u);
