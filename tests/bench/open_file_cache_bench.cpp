@@ -55,14 +55,14 @@ double micros_per_open(const Site& site, int root_fd, std::size_t capacity, bool
     for (int round = 0; round < 2; ++round) {
         const auto start = std::chrono::steady_clock::now();
         for (int i = 0; i < opens; ++i) {
-            const auto n = random ? pick(generator) : static_cast<std::size_t>(i) % site.paths.size();
+            const auto n =
+                random ? pick(generator) : static_cast<std::size_t>(i) % site.paths.size();
             if (cache.open(1, root_fd, site.paths[n]).status != 0) {
                 std::fprintf(stderr, "cannot open %s\n", site.paths[n].c_str());
                 std::exit(1);
             }
         }
-        micros = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() -
-                                                           start)
+        micros = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
                      .count();
     }
     return micros / opens;
@@ -80,8 +80,7 @@ int main(int argc, char** argv) {
     const Site site(files);
     const int root_fd = ::open(site.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0 || !portd::http::changes_are_watchable(root_fd)) {
-        std::fprintf(stderr, "%s: not a file system the cache keeps files of\n",
-                     site.root.c_str());
+        std::fprintf(stderr, "%s: not a file system the cache keeps files of\n", site.root.c_str());
         return 1;
     }
     std::printf("%d files, %d opens each; microseconds per open\n", files, opens);
