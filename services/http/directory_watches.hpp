@@ -16,6 +16,12 @@
 // names under one lock, so a name is forgotten only with a raise that a cache counting on it
 // has not seen yet.
 //
+// The watches are bounded: a site served long enough would otherwise get one for every directory
+// ever served from, and each holds its directory's inode in memory. At the bound (allow(): four
+// per entry of the largest cache sharing them), every watch is removed and the generation raised,
+// as after a change: the caches start afresh, and the directories of the files in use get their
+// watches again at their next use. A watch left on a directory renamed away goes then too.
+//
 // Each shard's poller watches the inotify descriptor too, so that a change empties an idle
 // shard's cache at once. The first to look reads the events away, and the pollers that had not
 // collected them yet then find nothing: reset() tells each subscriber instead.
@@ -26,6 +32,7 @@
 #include "http/unique_fd.hpp"
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -50,14 +57,22 @@ public:
     /// object lives.
     int descriptor(int& error);
 
-    /// Raised by every reset().
+    /// Raised by every reset(), and when watch() removes every watch at the bound.
     std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
+    /// Lets at least `watches` watches be kept at once: each cache sharing this asks for what
+    /// its capacity needs, and the largest need is the bound.
+    void allow(std::size_t watches);
+
+    /// How many watches are kept now.
+    std::size_t size();
 
     /// Whether a watch is kept under `key`.
     bool watching(const std::string& key);
 
     /// Watches the directory `path` names (a /proc/self/fd link) under `key`, unless a watch is
     /// there already. 0, or inotify_add_watch's errno (ENOSPC: the per-user limit of watches).
+    /// At the bound, removes every watch first and raises the generation.
     int watch(const std::string& key, const char* path);
 
     /// Raises the generation, then reads away the events, forgets which names are watched, and
@@ -71,10 +86,17 @@ public:
     void unsubscribe(std::uint64_t subscription);
 
 private:
+    /// Raises the generation, reads the events away and forgets the names; then tells the
+    /// subscribers. Under the lock.
+    void start_afresh();
+    void read_away();
+
     std::mutex mutex_;
     UniqueFd inotify_;
     std::atomic<std::uint64_t> generation_{0};
     std::unordered_set<std::string> watched_;  // keys of the directories watched
+    std::unordered_set<int> descriptors_;      // the kernel's watches (one per directory)
+    std::size_t allowed_ = 0;
     std::unordered_map<std::uint64_t, std::function<void()>> subscribers_;
     std::uint64_t next_subscription_ = 1;
 };

@@ -22,6 +22,11 @@ namespace {
 // much later: not at every request, which would then pay for the failed calls too.
 constexpr std::chrono::seconds kInotifyRetry{5};
 
+// How many directory watches a cache of N entries may need at once: kept files share most of
+// their directories, and a site whose files in use lie deeper, each in its own directory, than
+// this allows starts afresh now and then (DirectoryWatches::watch).
+constexpr std::size_t kWatchesPerEntry = 4;
+
 // Which descriptor of a cache's epoll set is ready.
 constexpr std::uint32_t kInotify = 1;
 constexpr std::uint32_t kMountTable = 2;
@@ -65,7 +70,9 @@ bool changes_are_watchable(int fd) {
 }
 
 OpenFileCache::OpenFileCache(std::size_t capacity, std::shared_ptr<DirectoryWatches> watches)
-    : capacity_(capacity), watches_(std::move(watches)) {}
+    : capacity_(capacity), watches_(std::move(watches)) {
+    watches_->allow(kWatchesPerEntry * capacity_);
+}
 
 OpenFileCache::~OpenFileCache() = default;
 
@@ -113,7 +120,9 @@ OpenedFile OpenFileCache::open(std::uint64_t owner, int root_fd, std::string_vie
     }
     // Directories too: "/" and every other index page is a directory opened before its index
     // file. A listing reads the directory afresh (rewinddir), so new names show there.
-    if (out.status == 0 && on_local_file_system(out.fd->get(), out.st.st_dev) &&
+    // Not when the watches started afresh while this file's were set: some may be gone.
+    if (out.status == 0 && watches_->generation() == seen_ &&
+        on_local_file_system(out.fd->get(), out.st.st_dev) &&
         on_root_mount(out.fd->get(), owner, root_fd)) {
         insert(out.fd);
     }

@@ -371,6 +371,64 @@ TEST_F(OpenFileCacheTest, ChangesMadeWhileOtherThreadsLookAreNeverMissed) {
     EXPECT_EQ(stale.load(), 0);
 }
 
+/// How many watches the kernel holds for the inotify instance `fd`.
+int kernel_watches(int fd) {
+    std::ifstream info("/proc/self/fdinfo/" + std::to_string(fd));
+    int count = 0;
+    for (std::string line; std::getline(info, line);) {
+        count += line.rfind("inotify wd:", 0) == 0 ? 1 : 0;
+    }
+    return count;
+}
+
+TEST_F(OpenFileCacheTest, WatchesAreBoundedAndStartingAfreshEmptiesEveryCache) {
+    // Without a bound, every directory ever served from keeps a watch, and its inode in memory.
+    auto watches = std::make_shared<DirectoryWatches>();
+    OpenFileCache holder(2, watches);  // allows 8 watches
+    OpenFileCache other(1, watches);
+    const auto keep = [&](OpenFileCache& cache, std::string_view path) {
+        cache.open(kOwner, root_fd_.get(), path);
+        return contents(cache.open(kOwner, root_fd_.get(), path));
+    };
+    EXPECT_EQ(keep(holder, "/index.html"), "old index");  // watches the root
+    ASSERT_EQ(holder.size(), 1u);
+    // The root and seven directories fill the eight; the eighth directory starts afresh, and
+    // nothing watches the root after it.
+    for (int i = 0; i < 8; ++i) {
+        const auto directory = "d" + std::to_string(i);
+        dir_.write("root/" + directory + "/f.html", directory);
+        EXPECT_EQ(keep(other, "/" + directory + "/f.html"), directory);
+        EXPECT_LE(watches->size(), 8u);
+        EXPECT_LE(kernel_watches(other.changes_fd()), 8);
+    }
+    // The root's watch went with the others: a rename there raises no event now, and the
+    // holder must not trust the file it kept.
+    dir_.write("root/.index.tmp", "new index");
+    fs::rename(root_ / ".index.tmp", root_ / "index.html");
+    EXPECT_EQ(contents(holder.open(kOwner, root_fd_.get(), "/index.html")), "new index");
+    // Kept again at once, with the root watched again: the next rename is seen too.
+    ASSERT_EQ(holder.size(), 1u);
+    dir_.write("root/.index.tmp", "newer index");
+    fs::rename(root_ / ".index.tmp", root_ / "index.html");
+    EXPECT_EQ(contents(holder.open(kOwner, root_fd_.get(), "/index.html")), "newer index");
+}
+
+TEST_F(OpenFileCacheTest, AWatchTheKernelRemovedNoLongerCounts) {
+    auto watches = std::make_shared<DirectoryWatches>();
+    OpenFileCache cache(4, watches);
+    dir_.write("root/gone/f.html", "f");
+    cache.open(kOwner, root_fd_.get(), "/gone/f.html");
+    cache.open(kOwner, root_fd_.get(), "/gone/f.html");
+    ASSERT_EQ(watches->size(), 2u);  // the root and "gone"
+    fs::remove_all(root_ / "gone");
+    EXPECT_EQ(cache.open(kOwner, root_fd_.get(), "/gone/f.html").status, 404);
+    // The kernel removes the watch once the directory's inode goes, which the kept file held
+    // until that lookup let go of it: the next look reads the removal.
+    cache.look();
+    EXPECT_EQ(watches->size(), 1u);
+    EXPECT_EQ(kernel_watches(cache.changes_fd()), 1);
+}
+
 /// What a cache reports as out of reach: how often, and whether the last was `call` failing
 /// with `error`.
 struct Reports {
