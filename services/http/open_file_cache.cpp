@@ -120,7 +120,8 @@ OpenedFile OpenFileCache::open(std::uint64_t owner, int root_fd, std::string_vie
     }
     // Directories too: "/" and every other index page is a directory opened before its index
     // file. A listing reads the directory afresh (rewinddir), so new names show there.
-    // Not when the watches started afresh while this file's were set: some may be gone.
+    // Not when the watches started afresh while this file's were set: some may be gone, and
+    // the next look would drop it anyway (after evicting another entry for its place).
     if (out.status == 0 && watches_->generation() == seen_ &&
         on_local_file_system(out.fd->get(), out.st.st_dev) &&
         on_root_mount(out.fd->get(), owner, root_fd)) {

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -58,8 +59,7 @@ double micros_per_open(const Site& site, int root_fd, std::size_t capacity, bool
             const auto n =
                 random ? pick(generator) : static_cast<std::size_t>(i) % site.paths.size();
             if (cache.open(1, root_fd, site.paths[n]).status != 0) {
-                std::fprintf(stderr, "cannot open %s\n", site.paths[n].c_str());
-                std::exit(1);
+                throw std::runtime_error("cannot open " + site.paths[n]);
             }
         }
         micros = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
@@ -87,10 +87,15 @@ int main(int argc, char** argv) {
     std::printf("| open_file_cache | in turn | at random |\n|---:|---:|---:|\n");
     const std::size_t capacities[] = {0, static_cast<std::size_t>(files) / 3,
                                       static_cast<std::size_t>(files) * 2};
-    for (const auto capacity : capacities) {
-        std::printf("| %zu | %.2f | %.2f |\n", capacity,
-                    micros_per_open(site, root_fd, capacity, false, opens),
-                    micros_per_open(site, root_fd, capacity, true, opens));
+    try {
+        for (const auto capacity : capacities) {
+            std::printf("| %zu | %.2f | %.2f |\n", capacity,
+                        micros_per_open(site, root_fd, capacity, false, opens),
+                        micros_per_open(site, root_fd, capacity, true, opens));
+        }
+    } catch (const std::runtime_error& error) {  // the site is removed on the way out
+        std::fprintf(stderr, "%s\n", error.what());
+        return 1;
     }
     ::close(root_fd);
 }

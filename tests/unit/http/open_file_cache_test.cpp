@@ -46,6 +46,13 @@ std::string contents(const OpenedFile& file) {
     return out;
 }
 
+/// Opens `path` through `cache` twice, so that it is kept (a file is kept at its second use);
+/// the second.
+OpenedFile open_twice(OpenFileCache& cache, int root_fd, std::string_view path) {
+    cache.open(kOwner, root_fd, path);
+    return cache.open(kOwner, root_fd, path);
+}
+
 class OpenFileCacheTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -64,11 +71,8 @@ protected:
 
     OpenedFile open(std::string_view path) { return cache_.open(kOwner, root_fd_.get(), path); }
 
-    /// Opens `path` twice, so that it is kept (a file is kept at its second use); the second.
-    OpenedFile keep(std::string_view path) {
-        open(path);
-        return open(path);
-    }
+    /// Opens `path` twice, so that it is kept; the second.
+    OpenedFile keep(std::string_view path) { return open_twice(cache_, root_fd_.get(), path); }
 
     /// What `path` reads through the cache, or its status when it cannot be opened.
     std::string fetch(std::string_view path) {
@@ -235,14 +239,10 @@ TEST_F(OpenFileCacheTest, DirectoriesAreKeptAndTheirRenameSeen) {
 TEST_F(OpenFileCacheTest, TheLeastRecentlyUsedGoesWhenFull) {
     OpenFileCache small(2);
     dir_.write("root/b.html", "b");
-    const auto keep = [&](std::string_view path) {
-        small.open(kOwner, root_fd_.get(), path);
-        return small.open(kOwner, root_fd_.get(), path);
-    };
-    const auto a = keep("/index.html");
-    const auto b = keep("/b.html");
+    const auto a = open_twice(small, root_fd_.get(), "/index.html");
+    const auto b = open_twice(small, root_fd_.get(), "/b.html");
     EXPECT_EQ(small.open(kOwner, root_fd_.get(), "/index.html").fd, a.fd);  // a used last now
-    keep("/a/page.html");                                                   // b goes
+    open_twice(small, root_fd_.get(), "/a/page.html");                      // b goes
     EXPECT_EQ(small.size(), 2u);
     EXPECT_EQ(small.open(kOwner, root_fd_.get(), "/index.html").fd, a.fd);
     EXPECT_NE(small.open(kOwner, root_fd_.get(), "/b.html").fd, b.fd);
@@ -250,8 +250,7 @@ TEST_F(OpenFileCacheTest, TheLeastRecentlyUsedGoesWhenFull) {
 
 TEST_F(OpenFileCacheTest, CapacityZeroKeepsNothing) {
     OpenFileCache off(0);
-    off.open(kOwner, root_fd_.get(), "/index.html");
-    const auto a = off.open(kOwner, root_fd_.get(), "/index.html");
+    const auto a = open_twice(off, root_fd_.get(), "/index.html");
     EXPECT_EQ(a.status, 0);
     EXPECT_EQ(off.size(), 0u);
     EXPECT_EQ(off.changes_fd(), -1);
@@ -282,8 +281,7 @@ TEST_F(OpenFileCacheTest, ClearClosesTheKeptDescriptorsAndTellsOfTheWatchOnce) {
     EXPECT_FALSE(kept.expired());
     cache.clear();
     EXPECT_TRUE(kept.expired());
-    cache.open(kOwner, root_fd_.get(), "/a/page.html");
-    cache.open(kOwner, root_fd_.get(), "/a/page.html");
+    open_twice(cache, root_fd_.get(), "/a/page.html");
     EXPECT_EQ(cache.size(), 1u);
     EXPECT_EQ(watching, std::vector<int>{cache.changes_fd()});
     EXPECT_GE(cache.changes_fd(), 0);
@@ -323,12 +321,9 @@ TEST_F(OpenFileCacheTest, AShardThatIsNotLookingLetsGoOfADeletedFileToo) {
     net::io_context second_shard;
     auto& first = ShardFileCache::of(first_shard.get_executor(), 4, log);
     auto& second = ShardFileCache::of(second_shard.get_executor(), 4, log);
-    first.open(kOwner, root_fd_.get(), "/a/page.html");
-    std::weak_ptr<const UniqueFd> kept_first =
-        first.open(kOwner, root_fd_.get(), "/a/page.html").fd;
-    second.open(kOwner, root_fd_.get(), "/a/page.html");
+    std::weak_ptr<const UniqueFd> kept_first = open_twice(first, root_fd_.get(), "/a/page.html").fd;
     std::weak_ptr<const UniqueFd> kept_second =
-        second.open(kOwner, root_fd_.get(), "/a/page.html").fd;
+        open_twice(second, root_fd_.get(), "/a/page.html").fd;
     ASSERT_EQ(first.changes_fd(), second.changes_fd());  // one inotify instance
     ASSERT_FALSE(kept_first.expired());
     ASSERT_FALSE(kept_second.expired());
@@ -387,8 +382,7 @@ TEST_F(OpenFileCacheTest, WatchesAreBoundedAndStartingAfreshEmptiesEveryCache) {
     OpenFileCache holder(2, watches);  // allows 8 watches
     OpenFileCache other(1, watches);
     const auto keep = [&](OpenFileCache& cache, std::string_view path) {
-        cache.open(kOwner, root_fd_.get(), path);
-        return contents(cache.open(kOwner, root_fd_.get(), path));
+        return contents(open_twice(cache, root_fd_.get(), path));
     };
     EXPECT_EQ(keep(holder, "/index.html"), "old index");  // watches the root
     ASSERT_EQ(holder.size(), 1u);
@@ -417,8 +411,7 @@ TEST_F(OpenFileCacheTest, AWatchTheKernelRemovedNoLongerCounts) {
     auto watches = std::make_shared<DirectoryWatches>();
     OpenFileCache cache(4, watches);
     dir_.write("root/gone/f.html", "f");
-    cache.open(kOwner, root_fd_.get(), "/gone/f.html");
-    cache.open(kOwner, root_fd_.get(), "/gone/f.html");
+    open_twice(cache, root_fd_.get(), "/gone/f.html");
     ASSERT_EQ(watches->size(), 2u);  // the root and "gone"
     fs::remove_all(root_ / "gone");
     EXPECT_EQ(cache.open(kOwner, root_fd_.get(), "/gone/f.html").status, 404);
@@ -525,17 +518,14 @@ int reports_inotify_out_of_reach(int root_fd) {
     }
     OpenFileCache cache(4);
     const auto reports = count_reports(cache, "inotify_init1", EMFILE);
-    const auto open_twice = [&](OpenFileCache& through, std::string_view path) {
-        return through.open(kOwner, root_fd, path).status == 0 &&
-               through.open(kOwner, root_fd, path).status == 0;
-    };
-    if (!open_twice(cache, "/index.html")) {
+    if (open_twice(cache, root_fd, "/index.html").status != 0) {
         return 11;
     }
     if (reports->told != 1 || !reports->as_expected) {
         return 12;
     }
-    if (!open_twice(cache, "/a/page.html") || reports->told != 1 || cache.size() != 0) {
+    if (open_twice(cache, root_fd, "/a/page.html").status != 0 || reports->told != 1 ||
+        cache.size() != 0) {
         return 13;
     }
     std::ostringstream out;
@@ -543,9 +533,7 @@ int reports_inotify_out_of_reach(int root_fd) {
         "web", std::make_shared<spdlog::sinks::ostream_sink_st>(out));
     log->set_pattern("%l %v");
     net::io_context shard;
-    auto& shard_cache = ShardFileCache::of(shard.get_executor(), 4, log);
-    shard_cache.open(kOwner, root_fd, "/index.html");
-    shard_cache.open(kOwner, root_fd, "/index.html");
+    open_twice(ShardFileCache::of(shard.get_executor(), 4, log), root_fd, "/index.html");
     return out.str().rfind("warning open-file cache: inotify_init1: Too many open files", 0) == 0
                ? 0
                : 14;
@@ -719,8 +707,7 @@ TEST(OpenFileCacheFileSystems, FilesOnAnUnwatchableFileSystemAreNotKept) {
     UniqueFd proc(::open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     ASSERT_TRUE(proc);
     OpenFileCache cache(4);
-    cache.open(kOwner, proc.get(), "/status");
-    const auto status = cache.open(kOwner, proc.get(), "/status");
+    const auto status = open_twice(cache, proc.get(), "/status");
     ASSERT_EQ(status.status, 0);
     EXPECT_EQ(cache.size(), 0u);
 }
