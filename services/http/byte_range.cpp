@@ -78,17 +78,31 @@ RangeOutcome parse_range(std::string_view header, std::uint64_t size, std::size_
     if (out.empty()) {
         return RangeOutcome::unsatisfiable;
     }
-    std::sort(out.begin(), out.end(),
-              [](const ByteRange& a, const ByteRange& b) { return a.first < b.first; });
-    std::vector<ByteRange> merged;
-    for (const auto& r : out) {
-        if (!merged.empty() && r.first <= merged.back().last + 1) {
-            merged.back().last = std::max(merged.back().last, r.last);
+    // Coalesce overlapping and adjacent ranges, then send the parts in the order the client
+    // asked for them (RFC 9110 §14.6 SHOULD): a merged part takes the place of its earliest
+    // member.
+    std::vector<std::pair<ByteRange, std::size_t>> by_start;
+    by_start.reserve(out.size());
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        by_start.emplace_back(out[i], i);
+    }
+    std::sort(by_start.begin(), by_start.end(),
+              [](const auto& a, const auto& b) { return a.first.first < b.first.first; });
+    std::vector<std::pair<ByteRange, std::size_t>> merged;
+    for (const auto& [range, asked] : by_start) {
+        if (!merged.empty() && range.first <= merged.back().first.last + 1) {
+            merged.back().first.last = std::max(merged.back().first.last, range.last);
+            merged.back().second = std::min(merged.back().second, asked);
         } else {
-            merged.push_back(r);
+            merged.emplace_back(range, asked);
         }
     }
-    out = std::move(merged);
+    std::sort(merged.begin(), merged.end(),
+              [](const auto& a, const auto& b) { return a.second < b.second; });
+    out.clear();
+    for (const auto& entry : merged) {
+        out.push_back(entry.first);
+    }
     return RangeOutcome::satisfiable;
 }
 

@@ -24,8 +24,8 @@ enum class RangeOutcome {
 
 /// Parses `header` for a representation of `size` bytes. More than `max_ranges` specs, or a
 /// syntax error, makes the field ignored (RFC 9110 §14.2 allows it); overlapping and adjacent
-/// ranges are coalesced, so a request for thousands of overlapping ranges ("Apache Killer")
-/// costs one range.
+/// ranges are coalesced, so a request for many overlapping ranges ("Apache Killer") costs one
+/// range; the ranges left are in the order of their first spec in the request.
 RangeOutcome parse_range(std::string_view header, std::uint64_t size, std::size_t max_ranges,
                          std::vector<ByteRange>& out);
 

@@ -36,7 +36,59 @@ std::optional<int> parse_qvalue(std::string_view text) {
     return value > 1000 ? std::nullopt : std::optional<int>(value);
 }
 
+/// The q of a list member's parameters ("; charset=x; q=0.5"): 1000 when it has none, nullopt
+/// when it is malformed, in which case the member is skipped.
+std::optional<int> member_quality(std::string_view params) {
+    for (auto rest = params; !rest.empty();) {
+        const auto semi = rest.find(';');
+        const auto param = trim(rest.substr(0, semi));
+        rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+        if (param.size() >= 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
+            return parse_qvalue(param.substr(2));
+        }
+    }
+    return 1000;
+}
+
 }  // namespace
+
+int media_type_quality(std::string_view accept, std::string_view media_type) {
+    if (trim(accept).empty()) {
+        return 1000;
+    }
+    const auto slash = media_type.find('/');
+    const auto type = media_type.substr(0, slash);
+    int best_specificity = -1;
+    int quality = 0;
+    for (auto item : split_list(accept)) {
+        const auto semi = item.find(';');
+        const auto range = trim(item.substr(0, semi));
+        const auto range_slash = range.find('/');
+        if (range_slash == std::string_view::npos) {
+            continue;
+        }
+        const auto range_type = range.substr(0, range_slash);
+        const auto range_subtype = range.substr(range_slash + 1);
+        int specificity = -1;
+        if (iequals(range, media_type)) {
+            specificity = 2;
+        } else if (range_subtype == "*" && iequals(range_type, type)) {
+            specificity = 1;
+        } else if (range == "*/*") {
+            specificity = 0;
+        }
+        if (specificity <= best_specificity) {
+            continue;
+        }
+        const auto q = member_quality(semi == std::string_view::npos ? std::string_view()
+                                                                     : item.substr(semi + 1));
+        if (q) {
+            best_specificity = specificity;
+            quality = *q;
+        }
+    }
+    return quality;
+}
 
 std::span<const Coding> precompressed_codings() {
     return kCodings;

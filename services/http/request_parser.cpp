@@ -39,25 +39,16 @@ bool strip_cr(std::string_view& line) {
     return line.find('\r') == std::string_view::npos;
 }
 
-/// Parses the DIGITs of "HTTP/1.1": 0 when well formed, else the status to answer.
+/// Parses "HTTP/1.1": 0 when well formed, else the status to answer. The grammar is one DIGIT
+/// each side of the dot (RFC 9112 §2.3): "HTTP/1.10" or "HTTP/01.1" is malformed.
 int parse_version(std::string_view text, int& major, int& minor) {
     constexpr std::string_view kPrefix = "HTTP/";
-    if (!text.starts_with(kPrefix)) {
+    if (text.size() != kPrefix.size() + 3 || !text.starts_with(kPrefix) || !is_digit(text[5]) ||
+        text[6] != '.' || !is_digit(text[7])) {
         return 400;
     }
-    text.remove_prefix(kPrefix.size());
-    const auto dot = text.find('.');
-    if (dot == std::string_view::npos || dot == 0 || dot + 1 == text.size() || dot > 3 ||
-        text.size() - dot - 1 > 3) {
-        return 400;
-    }
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (i != dot && !is_digit(text[i])) {
-            return 400;
-        }
-    }
-    std::from_chars(text.data(), text.data() + dot, major);
-    std::from_chars(text.data() + dot + 1, text.data() + text.size(), minor);
+    major = text[5] - '0';
+    minor = text[7] - '0';
     // A major version we do not speak: 505 (RFC 9110 §15.6.6). A higher minor is compatible.
     return major == 1 ? 0 : 505;
 }

@@ -16,6 +16,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <ctime>
 #include <optional>
 #include <random>
 #include <system_error>
@@ -99,9 +100,10 @@ bool wants_json(const Request& request, std::string_view query) {
     if (!format.empty()) {
         return format == "json";  // ?format=html asks for HTML whatever Accept says
     }
+    // JSON only when preferred to HTML: a browser's "*/*;q=0.8" beside text/html gets HTML.
     const auto accept = request.joined("accept");
-    return accept.find("application/json") != std::string::npos &&
-           accept.find("text/html") == std::string::npos;
+    const auto json = media_type_quality(accept, "application/json");
+    return json > 0 && json > media_type_quality(accept, "text/html");
 }
 
 std::string make_boundary() {
@@ -337,7 +339,9 @@ Response StaticFiles::serve_file(const Request& request, int root, const std::st
     }
     const auto size = static_cast<std::uint64_t>(file.st.st_size);
     const auto etag = make_etag(file.st, suffix);
-    const auto last_modified = file.st.st_mtime;
+    // A file dated in the future (a clock set wrong, an archive unpacked with its dates) is
+    // dated now: Last-Modified must not be later than Date (RFC 9110 §8.8.2.1).
+    const auto last_modified = std::min(file.st.st_mtime, std::time(nullptr));
 
     Response r;
     const auto add_validators = [&](Response& out) {

@@ -1,6 +1,7 @@
 #include "http/target.hpp"
 
 #include "http/host_syntax.hpp"
+#include "http/request.hpp"
 
 #include <vector>
 
@@ -52,15 +53,22 @@ int parse_target(std::string_view raw, Target& out) {
     out = Target{};
     // absolute-form (RFC 9112 §3.2.2): its authority replaces Host (§3.2.2), the rest is
     // origin-form.
-    if (raw.starts_with("http://") || raw.starts_with("https://")) {
-        const auto authority = raw.find("//") + 2;
-        const auto slash = raw.find_first_of("/?", authority);
+    // The scheme is case-insensitive (RFC 3986 §3.1).
+    const auto scheme_end = raw.find("://");
+    const auto scheme = raw.substr(0, scheme_end);
+    std::string origin_form;
+    if (scheme_end != std::string_view::npos &&
+        (iequals(scheme, "http") || iequals(scheme, "https"))) {
+        const auto authority = scheme_end + 3;
+        const auto slash = raw.find_first_of("/?#", authority);
         out.authority.assign(raw.substr(authority, slash == std::string_view::npos
                                                        ? std::string_view::npos
                                                        : slash - authority));
         raw = slash == std::string_view::npos ? std::string_view("/") : raw.substr(slash);
-        if (raw.front() == '?') {
-            return 400;
+        if (raw.front() != '/') {
+            // "http://h?q": an empty path is "/" (RFC 9110 §4.2.3).
+            origin_form = "/" + std::string(raw);
+            raw = origin_form;
         }
         // An http(s) URI needs a host (RFC 9110 §4.2.1), and no userinfo (§4.2.4).
         if (!valid_host(out.authority) || out.authority.empty() || out.authority.front() == ':') {

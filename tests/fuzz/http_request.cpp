@@ -1,7 +1,7 @@
 // Fuzz target for the HTTP request parser and chunked decoder: the whole input at once and
 // split at a point taken from the input must give the same result, and nothing may crash. The
-// parsed target, Range and Accept-Encoding fields then go through path cleaning, range parsing
-// and content-coding negotiation, whose invariants are checked too.
+// parsed target, Range, Accept-Encoding and Accept fields then go through path cleaning, range
+// parsing and negotiation, whose invariants are checked too.
 #include "http/byte_range.hpp"
 #include "http/content_coding.hpp"
 #include "http/request_parser.hpp"
@@ -81,10 +81,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::vector<ByteRange> ranges;
         if (parse_range(*range, kSize, 8, ranges) == RangeOutcome::satisfiable) {
             for (std::size_t i = 0; i < ranges.size(); ++i) {
-                // In bounds, ordered, and coalesced: no overlap, no adjacency.
-                if (ranges[i].first > ranges[i].last || ranges[i].last >= kSize ||
-                    (i > 0 && ranges[i].first <= ranges[i - 1].last + 1)) {
+                // In bounds and coalesced: no two overlap or touch, in whatever order they come.
+                if (ranges[i].first > ranges[i].last || ranges[i].last >= kSize) {
                     std::abort();
+                }
+                for (std::size_t j = 0; j < i; ++j) {
+                    if (ranges[i].first <= ranges[j].last + 1 &&
+                        ranges[j].first <= ranges[i].last + 1) {
+                        std::abort();
+                    }
                 }
             }
         }
@@ -102,6 +107,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 if (order[i] == order[j]) {
                     std::abort();
                 }
+            }
+        }
+    }
+    if (auto accept = a.header("accept")) {
+        for (std::string_view type : {"application/json", "text/html"}) {
+            const auto q = media_type_quality(*accept, type);
+            if (q < 0 || q > 1000) {
+                std::abort();
             }
         }
     }

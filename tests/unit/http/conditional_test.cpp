@@ -176,22 +176,34 @@ TEST(Range, MultipleCoalesced) {
     ASSERT_EQ(ranges("bytes=0-9, 20-29", 100, r), RangeOutcome::satisfiable);
     EXPECT_EQ(r, (std::vector<ByteRange>{{0, 9}, {20, 29}}));
     ASSERT_EQ(ranges("bytes=20-29,0-9,5-14,15-15", 100, r), RangeOutcome::satisfiable);
-    EXPECT_EQ(r, (std::vector<ByteRange>{{0, 15}, {20, 29}}));
+    EXPECT_EQ(r, (std::vector<ByteRange>{{20, 29}, {0, 15}}));  // a merged part: its first spec
+    ASSERT_EQ(ranges("bytes=50-59,0-9,-5", 100, r), RangeOutcome::satisfiable);
+    EXPECT_EQ(r, (std::vector<ByteRange>{{50, 59}, {0, 9}, {95, 99}}));  // the order asked
     ASSERT_EQ(ranges("bytes=0-9,2000-3000", 100, r), RangeOutcome::satisfiable);
     EXPECT_EQ(r, (std::vector<ByteRange>{{0, 9}}));
 }
 
 TEST(Range, ApacheKillerIsHarmless) {
+    // The attack's shape with every spec valid, so that only the cap and the coalescing can
+    // defend against it: 1300 overlapping ranges.
     std::string header = "bytes=0-";
     for (int i = 1; i < 1300; ++i) {
-        header += ",5-" + std::to_string(i);
+        header += ",5-" + std::to_string(5 + i);
     }
     std::vector<ByteRange> r;
-    EXPECT_EQ(ranges(header, 100000, r, 16), RangeOutcome::ignore);    // over the cap
-    EXPECT_EQ(ranges(header, 100000, r, 5000), RangeOutcome::ignore);  // "5-1" is invalid
-    std::string few = "bytes=0-,5-10,5-11,5-12,5-13,5-14,5-15";
-    ASSERT_EQ(ranges(few, 100000, r, 16), RangeOutcome::satisfiable);
-    EXPECT_EQ(r, (std::vector<ByteRange>{{0, 99999}}));  // coalesced into one
+    EXPECT_EQ(ranges(header, 100000, r, 16), RangeOutcome::ignore);  // over the cap: whole file
+    ASSERT_EQ(ranges(header, 100000, r, 5000), RangeOutcome::satisfiable);
+    EXPECT_EQ(r, (std::vector<ByteRange>{{0, 99999}}));  // under a high cap: one part
+    // The original had "5-1" etc., invalid specs: the whole field is ignored at any cap.
+    EXPECT_EQ(ranges("bytes=0-,5-1,5-2", 100000, r, 5000), RangeOutcome::ignore);
+}
+
+TEST(Range, TheCapCountsSpecsNotParts) {
+    std::vector<ByteRange> r;
+    EXPECT_EQ(ranges("bytes=0-1,4-5,8-9", 100, r, 3), RangeOutcome::satisfiable);
+    EXPECT_EQ(r.size(), 3u);
+    EXPECT_EQ(ranges("bytes=0-1,4-5,8-9,12-13", 100, r, 3), RangeOutcome::ignore);
+    EXPECT_EQ(ranges("bytes=0-1,0-1,0-1,0-1", 100, r, 3), RangeOutcome::ignore);
 }
 
 }  // namespace

@@ -55,6 +55,28 @@ TEST(ContentCoding, QValuesAndTies) {
     EXPECT_EQ(order("*;q=0.3, identity;q=0.5"), Names{});
 }
 
+TEST(MediaTypeQuality, MostSpecificRangeWins) {
+    constexpr std::string_view kJson = "application/json";
+    EXPECT_EQ(media_type_quality("", kJson), 1000);  // no Accept: anything goes
+    EXPECT_EQ(media_type_quality("application/json", kJson), 1000);
+    EXPECT_EQ(media_type_quality("text/html", kJson), 0);
+    EXPECT_EQ(media_type_quality("Application/JSON;q=0.5", kJson), 500);
+    EXPECT_EQ(media_type_quality("application/json;q=0", kJson), 0);
+    EXPECT_EQ(media_type_quality("application/json; charset=utf-8; q=0.3", kJson), 300);
+    // type/subtype over type/* over */*, whatever their order in the field.
+    EXPECT_EQ(media_type_quality("*/*;q=0.1, application/*;q=0.2, application/json;q=0.3", kJson),
+              300);
+    EXPECT_EQ(media_type_quality("application/json;q=0.3, application/*;q=0.2, */*", kJson), 300);
+    EXPECT_EQ(media_type_quality("application/*;q=0.2, */*", kJson), 200);
+    EXPECT_EQ(media_type_quality("*/*;q=0.8", kJson), 800);
+    EXPECT_EQ(media_type_quality("application/jsonx, json, application/json;q=2", kJson), 0);
+    // A browser's field.
+    constexpr std::string_view kBrowser =
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    EXPECT_EQ(media_type_quality(kBrowser, "text/html"), 1000);
+    EXPECT_EQ(media_type_quality(kBrowser, kJson), 800);
+}
+
 TEST(MimeTypes, BuiltInSystemAndOverrides) {
     MimeTypes m;
     EXPECT_EQ(m.lookup("/a/index.HTML"), "text/html");

@@ -116,6 +116,12 @@ TEST(RequestParser, MalformedRequestLines) {
     EXPECT_EQ(status_of("GET / HTTP/1\r\nHost: h\r\n\r\n"), 400);
     EXPECT_EQ(status_of("GET / HTTP/1.x\r\nHost: h\r\n\r\n"), 400);
     EXPECT_EQ(status_of("GET / http/1.1\r\nHost: h\r\n\r\n"), 400);
+    // One DIGIT each side of the dot (RFC 9112 §2.3).
+    EXPECT_EQ(status_of("GET / HTTP/1.10\r\nHost: h\r\n\r\n"), 400);
+    EXPECT_EQ(status_of("GET / HTTP/01.1\r\nHost: h\r\n\r\n"), 400);
+    EXPECT_EQ(status_of("GET / HTTP/10.0\r\nHost: h\r\n\r\n"), 400);
+    EXPECT_EQ(status_of("GET / HTTP/1.\r\nHost: h\r\n\r\n"), 400);
+    EXPECT_EQ(status_of("GET / HTTP/.1\r\nHost: h\r\n\r\n"), 400);
     EXPECT_EQ(status_of("GET /a\x01 HTTP/1.1\r\nHost: h\r\n\r\n"), 400);
     EXPECT_EQ(status_of("GET /a\rb HTTP/1.1\r\nHost: h\r\n\r\n"), 400);
     EXPECT_EQ(status_of(std::string_view("GET /a\0b HTTP/1.1\r\n\r\n", 21)), 400);

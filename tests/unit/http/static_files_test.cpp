@@ -1,12 +1,15 @@
 #include "http/static_files.hpp"
 
 #include "http/conditional.hpp"
+#include "http/http_date.hpp"
 
 #include "temp_dir.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <ctime>
 #include <filesystem>
 
 namespace portd::http {
@@ -132,6 +135,52 @@ TEST_F(StaticFilesTest, Autoindex) {
     EXPECT_EQ(header(get("/?xformat=json"), "Content-Type"), "text/html; charset=utf-8");
     EXPECT_EQ(header(get("/?format=html", {{"Accept", "application/json"}}), "Content-Type"),
               "text/html; charset=utf-8");
+}
+
+TEST_F(StaticFilesTest, AutoindexAnswersJsonOnlyWhenPreferredToHtml) {
+    config_.autoindex = true;
+    const auto type = [&](std::string accept) {
+        return header(get("/", {{"Accept", std::move(accept)}}), "Content-Type");
+    };
+    constexpr std::string_view kHtml = "text/html; charset=utf-8";
+    EXPECT_EQ(type("application/json"), "application/json");
+    EXPECT_EQ(type("application/json, text/html;q=0.5"), "application/json");
+    EXPECT_EQ(type("application/json;q=0"), kHtml);
+    EXPECT_EQ(type("application/json;q=0.5, text/html"), kHtml);
+    EXPECT_EQ(type("*/*"), kHtml);
+    EXPECT_EQ(type("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"), kHtml);
+    EXPECT_EQ(type("application/json, text/*;q=0.1"), "application/json");
+}
+
+TEST_F(StaticFilesTest, IndexFilesAreTriedInTheirOrder) {
+    config_.index = {"index.htm", "default.txt"};
+    dir_.write("www/one/default.txt", "default");
+    dir_.write("www/both/index.htm", "htm");
+    dir_.write("www/both/default.txt", "default");
+    auto r = get("/one/");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.content_length(), 7u);
+    EXPECT_EQ(header(r, "Content-Type"), "text/plain");
+    r = get("/both/");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.content_length(), 3u);
+    EXPECT_EQ(header(r, "Content-Type"), "text/html");
+    EXPECT_EQ(get("/sub/").status, 403);  // index.html is not on this service's list
+}
+
+TEST_F(StaticFilesTest, LastModifiedIsNeverLaterThanNow) {
+    const auto future = std::time(nullptr) + 86400;
+    const struct timespec times[2] = {{future, 0}, {future, 0}};
+    ASSERT_EQ(::utimensat(AT_FDCWD, (dir_.path() / "www/hello.txt").c_str(), times, 0), 0);
+    const auto before = std::time(nullptr);
+    const auto r = get("/hello.txt");
+    const auto after = std::time(nullptr);
+    const auto stated = parse_http_date(header(r, "Last-Modified"));
+    ASSERT_TRUE(stated);
+    EXPECT_GE(*stated, before);
+    EXPECT_LE(*stated, after);
+    // Still a validator: the file is unchanged when asked again with it.
+    EXPECT_EQ(get("/hello.txt", {{"If-Match", header(r, "ETag")}}).status, 200);
 }
 
 TEST_F(StaticFilesTest, AutoindexSortsJsonAsAskedToo) {

@@ -59,6 +59,17 @@ TEST(Target, AbsoluteForm) {
     EXPECT_EQ(t.query, "q");
     EXPECT_EQ(parsed("http://example.com").path, "/");
     EXPECT_EQ(parsed("http://[::1]:8080/x").authority, "[::1]:8080");
+    // The scheme is case-insensitive; an empty path before the query is "/".
+    t = parsed("HTTP://Example.com/x");
+    EXPECT_EQ(t.path, "/x");
+    EXPECT_EQ(t.authority, "Example.com");
+    t = parsed("http://example.com?a=1");
+    EXPECT_EQ(t.path, "/");
+    EXPECT_TRUE(t.directory);
+    EXPECT_EQ(t.query, "a=1");
+    EXPECT_EQ(t.authority, "example.com");
+    EXPECT_EQ(refused("ftp://example.com/x"), 400);
+    EXPECT_EQ(refused("http:/x"), 400);
     // Its authority must be a host: not empty, not with userinfo, not malformed.
     EXPECT_EQ(refused("http:///x"), 400);
     EXPECT_EQ(refused("http://:80/x"), 400);
