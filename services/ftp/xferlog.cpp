@@ -1,10 +1,8 @@
 #include "ftp/xferlog.hpp"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 
 namespace portd::ftp {
 
@@ -53,24 +51,9 @@ std::string login_line(std::time_t when, std::string_view remote_host, std::stri
     return line;
 }
 
-XferlogFile::~XferlogFile() {
-    if (fd_ >= 0) {
-        ::close(fd_);
-    }
-}
-
-int XferlogFile::open(const std::filesystem::path& path) {
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    return fd_ >= 0 ? 0 : errno;
-}
-
 void XferlogFile::write_line(std::string line) {
     line += '\n';
-    const std::lock_guard lock(mutex_);
-    if (fd_ >= 0) {
-        // A short write to a local file is a full disk; the line is lost, the service goes on.
-        (void)!::write(fd_, line.data(), line.size());
-    }
+    file_.append(line, std::time(nullptr));
 }
 
 }  // namespace portd::ftp

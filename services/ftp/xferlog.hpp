@@ -2,11 +2,12 @@
 // file named in the options, or else sent as events to the journal.
 #pragma once
 
+#include "common/log_file.hpp"
+
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -40,23 +41,17 @@ std::string xferlog_line(const TransferRecord& record);
 std::string login_line(std::time_t when, std::string_view remote_host, std::string_view user,
                        bool ok, std::string_view anonymous_password = {});
 
-/// An append-only log file shared by every session of the service (all shards): writes are
-/// serialised and each line is written with a single write(2) on an O_APPEND descriptor.
+/// The log file shared by every session of the service (all shards): each line is written
+/// whole, and a file logrotate moved away is opened again under its name within a second.
 class XferlogFile {
 public:
-    XferlogFile() = default;
-    XferlogFile(const XferlogFile&) = delete;
-    XferlogFile& operator=(const XferlogFile&) = delete;
-    ~XferlogFile();
-
     /// Opens (creating) the file; returns an errno value.
-    int open(const std::filesystem::path& path);
-    bool is_open() const { return fd_ >= 0; }
+    int open(const std::filesystem::path& path) { return file_.open(path); }
+    bool is_open() const { return file_.is_open(); }
     void write_line(std::string line);
 
 private:
-    std::mutex mutex_;
-    int fd_ = -1;
+    common::LogFile file_;
 };
 
 }  // namespace portd::ftp

@@ -2,12 +2,7 @@
 
 #include "http/http_date.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <array>
-#include <cerrno>
 #include <cstdio>
 #include <span>
 #include <system_error>
@@ -82,27 +77,11 @@ AccessLog::AccessLog(const std::string& destination, std::shared_ptr<EventLog> e
         mode_ = events_ ? Mode::journal : Mode::off;
         return;
     }
-    path_ = destination;
-    fd_.reset(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
-    if (!fd_) {
-        throw std::system_error(errno, std::generic_category(),
+    if (const int err = file_.open(destination); err != 0) {
+        throw std::system_error(err, std::generic_category(),
                                 "cannot open access log " + destination);
     }
     mode_ = Mode::file;
-}
-
-void AccessLog::reopen_if_rotated() {
-    // Called with mutex_ held exclusively, at most once a second.
-    struct stat by_name {};
-    struct stat by_fd {};
-    const bool moved = ::stat(path_.c_str(), &by_name) != 0 || ::fstat(fd_.get(), &by_fd) != 0 ||
-                       by_name.st_ino != by_fd.st_ino || by_name.st_dev != by_fd.st_dev;
-    if (moved) {
-        UniqueFd fresh(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640));
-        if (fresh) {
-            fd_ = std::move(fresh);  // if it cannot be opened, keep writing to the old file
-        }
-    }
 }
 
 void AccessLog::write_to_journal(const AccessRecord& record, const std::string& line,
@@ -148,15 +127,7 @@ void AccessLog::write(const AccessRecord& record, const tcp::endpoint& peer,
             return;
         }
         line += '\n';
-        auto last = checked_.load(std::memory_order_relaxed);
-        if (record.time != last && checked_.compare_exchange_strong(last, record.time)) {
-            std::unique_lock lock(mutex_);
-            reopen_if_rotated();
-        }
-        std::shared_lock lock(mutex_);
-        // One write per line: with O_APPEND the kernel keeps lines whole.
-        const auto n = ::write(fd_.get(), line.data(), line.size());
-        (void)n;  // a full disk must not take the server down
+        file_.append(line, record.time);
     } catch (...) {
     }
 }

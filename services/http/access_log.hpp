@@ -1,19 +1,16 @@
 // One line per request in the combined log format, to a file (O_APPEND, so lines from every
 // shard thread stay whole), to the journal as a "request" event (with the request's fields as
 // HTTP_STATUS=, HTTP_METHOD=, ... for journalctl to filter on), or nowhere. A file that
-// logrotate moved away is noticed within a second and reopened under its name: a reload keeps
-// an unchanged service's worker, so reopening cannot wait for one.
+// logrotate moved away is opened again under its name within a second (common::LogFile).
 #pragma once
 
-#include "http/unique_fd.hpp"
+#include "common/log_file.hpp"
 
 #include <portd/module.hpp>
 
-#include <atomic>
 #include <cstdint>
 #include <ctime>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 
@@ -52,16 +49,11 @@ public:
 private:
     enum class Mode { off, journal, file };
 
-    void reopen_if_rotated();
     void write_to_journal(const AccessRecord& record, const std::string& line,
                           const tcp::endpoint& peer, const tcp::endpoint& local);
 
     Mode mode_ = Mode::off;
-    std::string path_;
-    // Writers share it (O_APPEND keeps their lines whole); a reopen takes it alone.
-    std::shared_mutex mutex_;
-    UniqueFd fd_;
-    std::atomic<std::time_t> checked_{0};
+    common::LogFile file_;
     std::shared_ptr<EventLog> events_;
 };
 

@@ -141,15 +141,18 @@ class PortdProcess:
     `services` is the YAML text under `services:`; or pass `manifest` for the whole file.
     `files` maps relative names to contents, written next to the manifest (for includes).
     `user` (a passwd entry; the suite must run as root) runs portd as that user.
+    `manifest_name` is where the manifest goes in the temporary directory.
     """
 
     def __init__(self, services=None, manifest=None, settings="", files=None, args=(),
-                 ready_timeout=20.0, env=None, user=None):
+                 ready_timeout=20.0, env=None, user=None, manifest_name="portd.yaml"):
         self.dir = tempfile.TemporaryDirectory(prefix="portd-test-")
         self.user = user
         if user is not None:  # its control socket goes here
             os.chown(self.dir.name, user.pw_uid, user.pw_gid)
-        self.path = os.path.join(self.dir.name, "portd.yaml")
+        # `manifest_name` may name a subdirectory, for a manifest whose relative paths climb.
+        self.path = os.path.join(self.dir.name, manifest_name)
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
         # Each test's portd has its own control socket, never the system's /run/portd one.
         self.control_socket = os.path.join(self.dir.name, "control.sock")
         self.write_manifest(services=services, manifest=manifest, settings=settings)

@@ -254,6 +254,35 @@ class LoginTest(FtpTestCase):
         self.assertRegex(text, date + r" [1-9]\d* 127\.0\.0\.1 16 /pub/hello\.txt b _ o a "
                                       r"guest@example\.com ftp 0 \* c\n")
 
+    def test_xferlog_follows_logrotate(self):
+        # Renamed away as logrotate does (no copytruncate, no signal): the lines after it go to
+        # a new file under the old name within a second or so, the ones before stay in the old.
+        ftp = self.client("alice")
+        self.retr_bytes(ftp, "allbytes.bin")
+        rotated = self.tree.xferlog + ".1"
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with open(self.tree.xferlog) as f:
+                if "/allbytes.bin" in f.read():
+                    break
+            time.sleep(0.05)
+        os.rename(self.tree.xferlog, rotated)
+        try:
+            found = False
+            deadline = time.monotonic() + 5
+            while not found and time.monotonic() < deadline:
+                time.sleep(0.3)
+                self.retr_bytes(ftp, "allbytes.bin")
+                if os.path.exists(self.tree.xferlog):
+                    with open(self.tree.xferlog) as f:
+                        found = "/allbytes.bin" in f.read()
+            ftp.quit()
+            self.assertTrue(found, "no transfer line in a new xferlog after the rotation")
+            with open(rotated) as f:
+                self.assertIn("[alice] OK LOGIN", f.read())
+        finally:
+            os.remove(rotated)
+
     def test_anonymous_is_read_only(self):
         ftp = self.client("anonymous", "guest@example.com")
         self.assertEqual(self.retr_bytes(ftp, "pub/hello.txt"), b"hello anonymous\n")
