@@ -89,8 +89,9 @@ clean:
 
 # --- Debian package and the system test (packaging/README.md, tests/system/README.md) -------
 # What `make deb` and `make test-system` need beyond DEPS: the package tools, scdoc for the man
-# pages, and systemd-nspawn to boot the container the system test installs the package in.
-PACKAGING_DEPS = debhelper dpkg-dev fakeroot lintian scdoc systemd-container
+# pages, systemd-nspawn to boot the container the system test installs the package in, and
+# logrotate, which the system test runs on the package's /etc/logrotate.d/portd.
+PACKAGING_DEPS = debhelper dpkg-dev fakeroot lintian scdoc systemd-container logrotate
 DEB_DIR ?= build-deb
 
 .PHONY: deb test-system
