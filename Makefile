@@ -88,10 +88,12 @@ clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) compile_commands.json
 
 # --- Debian package and the system test (packaging/README.md, tests/system/README.md) -------
-# What `make deb` and `make test-system` need beyond DEPS: the package tools, scdoc for the man
-# pages, systemd-nspawn to boot the container the system test installs the package in, and
-# logrotate, which the system test runs on the package's /etc/logrotate.d/portd.
-PACKAGING_DEPS = debhelper dpkg-dev fakeroot lintian scdoc systemd-container logrotate
+# What `make deb` and `make test-system` need beyond DEPS: the package tools (dpkg-buildpackage
+# refuses to build without build-essential, which a minimal Debian lacks even with g++ in),
+# scdoc for the man pages, systemd-nspawn to boot the container the system test installs the
+# package in, and logrotate, which the system test runs on the package's logrotate file.
+PACKAGING_DEPS = build-essential debhelper dpkg-dev fakeroot lintian scdoc systemd-container \
+                 logrotate
 DEB_DIR ?= build-deb
 
 .PHONY: deb test-system
