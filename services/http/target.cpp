@@ -53,8 +53,9 @@ int parse_target(std::string_view raw, Target& out) {
     out = Target{};
     // absolute-form (RFC 9112 §3.2.2): its authority replaces Host (§3.2.2), the rest is
     // origin-form.
-    // The scheme is case-insensitive (RFC 3986 §3.1).
-    const auto scheme_end = raw.find("://");
+    // The scheme is case-insensitive (RFC 3986 §3.1). An origin-form target, nearly every
+    // one, starts with '/' and is not searched for a scheme.
+    const auto scheme_end = raw.starts_with('/') ? std::string_view::npos : raw.find("://");
     const auto scheme = raw.substr(0, scheme_end);
     std::string origin_form;
     if (scheme_end != std::string_view::npos &&

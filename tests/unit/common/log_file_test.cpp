@@ -46,48 +46,46 @@ TEST(LogFile, OpensForAppendAndCreates) {
     missing.append("nowhere\n", 1000);  // harmless
 }
 
-TEST(LogFile, FollowsARenameAtTheNextSecond) {
-    testing::TempDir dir;
-    const auto path = dir.path() / "x.log";
-    LogFile log;
-    ASSERT_EQ(log.open(path), 0);
-    log.append("first\n", 1000);
-    fs::rename(path, dir.path() / "x.log.1");
-    log.append("same second\n", 1000);  // not looked at yet: still the moved file
-    log.append("next second\n", 1001);
-    EXPECT_EQ(read_file(dir.path() / "x.log.1"), "first\nsame second\n");
-    EXPECT_EQ(read_file(path), "next second\n");
+/// A log file opened in a directory of its own: `log_` writes to `path_`.
+class OpenLogFile : public ::testing::Test {
+protected:
+    void SetUp() override { ASSERT_EQ(log_.open(path_), 0); }
+
+    testing::TempDir dir_;
+    const fs::path path_ = dir_.path() / "x.log";
+    LogFile log_;
+};
+
+TEST_F(OpenLogFile, FollowsARenameAtTheNextSecond) {
+    log_.append("first\n", 1000);
+    fs::rename(path_, dir_.path() / "x.log.1");
+    log_.append("same second\n", 1000);  // not looked at yet: still the moved file
+    log_.append("next second\n", 1001);
+    EXPECT_EQ(read_file(dir_.path() / "x.log.1"), "first\nsame second\n");
+    EXPECT_EQ(read_file(path_), "next second\n");
 }
 
-TEST(LogFile, FollowsADeletion) {
-    testing::TempDir dir;
-    const auto path = dir.path() / "x.log";
-    LogFile log;
-    ASSERT_EQ(log.open(path), 0);
-    log.append("gone\n", 1000);
-    fs::remove(path);
-    log.append("back\n", 1001);
-    EXPECT_EQ(read_file(path), "back\n");
+TEST_F(OpenLogFile, FollowsADeletion) {
+    log_.append("gone\n", 1000);
+    fs::remove(path_);
+    log_.append("back\n", 1001);
+    EXPECT_EQ(read_file(path_), "back\n");
 }
 
-TEST(LogFile, LinesFromManyThreadsStayWhole) {
-    testing::TempDir dir;
-    const auto path = dir.path() / "x.log";
-    LogFile log;
-    ASSERT_EQ(log.open(path), 0);
+TEST_F(OpenLogFile, LinesFromManyThreadsStayWhole) {
     const std::string line = std::string(500, 'a') + "\n";
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&, t] {
             for (int i = 0; i < 200; ++i) {
-                log.append(line, 1000 + t * 1000 + i);  // seconds change: reopen checks race too
+                log_.append(line, 1000 + t * 1000 + i);  // seconds change: reopen checks race too
             }
         });
     }
     for (auto& t : threads) {
         t.join();
     }
-    std::istringstream in(read_file(path));
+    std::istringstream in(read_file(path_));
     int count = 0;
     for (std::string got; std::getline(in, got); ++count) {
         ASSERT_EQ(got, line.substr(0, 500));
