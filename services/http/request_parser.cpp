@@ -1,6 +1,7 @@
 #include "http/request_parser.hpp"
 
 #include "http/host_syntax.hpp"
+#include "http/target.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -276,9 +277,7 @@ int RequestParser::finish(Request& request) {
         // An empty Host leaves an origin-form target without a host, and an http URI without
         // one is invalid (RFC 9110 §4.2.1); nginx refuses it too. An absolute-form target
         // carries its own host, and Host is then ignored (RFC 9112 §3.2.2).
-        const bool absolute_form =
-            request.target.starts_with("http://") || request.target.starts_with("https://");
-        if (host.empty() && !absolute_form) {
+        if (host.empty() && !is_absolute_form(request.target)) {
             return 400;
         }
     }

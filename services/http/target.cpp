@@ -49,17 +49,26 @@ bool decode_segment(std::string_view in, std::string& out) {
 
 }  // namespace
 
+bool is_absolute_form(std::string_view raw) {
+    // An origin-form target, nearly every one, starts with '/' and is not searched further.
+    if (raw.empty() || raw.front() == '/') {
+        return false;
+    }
+    const auto scheme_end = raw.find("://");
+    if (scheme_end == std::string_view::npos) {
+        return false;
+    }
+    const auto scheme = raw.substr(0, scheme_end);
+    return iequals(scheme, "http") || iequals(scheme, "https");
+}
+
 int parse_target(std::string_view raw, Target& out) {
     out = Target{};
     // absolute-form (RFC 9112 §3.2.2): its authority replaces Host (§3.2.2), the rest is
     // origin-form.
-    // The scheme is case-insensitive (RFC 3986 §3.1). An origin-form target, nearly every
-    // one, starts with '/' and is not searched for a scheme.
-    const auto scheme_end = raw.starts_with('/') ? std::string_view::npos : raw.find("://");
-    const auto scheme = raw.substr(0, scheme_end);
     std::string origin_form;
-    if (scheme_end != std::string_view::npos &&
-        (iequals(scheme, "http") || iequals(scheme, "https"))) {
+    if (is_absolute_form(raw)) {
+        const auto scheme_end = raw.find("://");
         const auto authority = scheme_end + 3;
         const auto slash = raw.find_first_of("/?#", authority);
         out.authority.assign(raw.substr(authority, slash == std::string_view::npos

@@ -18,6 +18,10 @@ struct Target {
 /// ".." climbing above the root.
 int parse_target(std::string_view raw, Target& out);
 
+/// Whether `raw` is an absolute-form target: an http or https URI, the scheme in any case
+/// (RFC 3986 §3.1).
+bool is_absolute_form(std::string_view raw);
+
 /// Percent-encodes everything but unreserved characters and '/', for Location and hrefs.
 std::string encode_path(std::string_view path);
 

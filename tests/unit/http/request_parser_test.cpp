@@ -157,6 +157,8 @@ TEST(RequestParser, HostRules) {
     EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost:\r\n\r\n"), 400);
     EXPECT_EQ(status_of("GET / HTTP/1.0\r\nHost: \r\n\r\n"), 400);
     EXPECT_EQ(both("GET http://a/ HTTP/1.1\r\nHost:\r\n\r\n").state, ParseState::good);
+    EXPECT_EQ(both("GET HTTPS://a/ HTTP/1.1\r\nHost:\r\n\r\n").state, ParseState::good);
+    EXPECT_EQ(status_of("GET ftp://a/ HTTP/1.1\r\nHost:\r\n\r\n"), 400);
     // An invalid value is a 400 too (RFC 9112 §3.2); host_syntax_test has the whole grammar.
     EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: [::1\r\n\r\n"), 400);
     EXPECT_EQ(status_of("GET / HTTP/1.1\r\nHost: user@a\r\n\r\n"), 400);
