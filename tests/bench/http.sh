@@ -13,7 +13,8 @@
 # NGINX_FILE_CACHE=1 gives nginx `open_file_cache max=1000` (off by nginx's default; portd's
 # own open-file cache is on by default), for a run that compares the two with a cache each;
 # PORTD_FILE_CACHE sets portd's (default 1000, portd's own default; 0: off). MANY_FILES: how
-# many files the many-files row asks for (default 3000).
+# many files the many-files row asks for (default 3000). Each pair's figures go to stderr;
+# tests/bench/pair_stats.py reads them and gives each ratio a 95% interval.
 #
 # Runs, each for portd and nginx (both up at once, measured alternately: portd, nginx, nginx,
 # portd, portd, nginx; the median of the runs), with the access log off and then on:
