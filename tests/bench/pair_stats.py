@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""How sure a req/s ratio of http.sh is: reads the per-pair lines http.sh writes to stderr
+"""How sure the ratios of http.sh are: reads the per-pair lines http.sh writes to stderr
 ("log=off close-c50 pair 3: portd RPS P99 CPU, nginx RPS P99 CPU") and prints, per case and
-log setting, the ratio of the medians (the table's figure) with a 95% bootstrap interval.
+log setting, the req/s and p99 ratios of the medians (the table's figures), each with a 95%
+bootstrap interval.
 
     ONLY=close-c50 LOG="off on" PAIRS=25 tests/bench/http.sh 2>&1 | tee pairs.log
     tests/bench/pair_stats.py pairs.log
@@ -14,12 +15,22 @@ import re
 import statistics
 import sys
 
-PAIR = re.compile(r"log=(\w+) (\S+) pair \d+: portd ([\d.]+) \S+ \S+, nginx ([\d.]+) \S+ \S+")
+PAIR = re.compile(r"log=(\w+) (\S+) pair \d+: portd ([\d.]+) ([\d.]+) \S+, nginx ([\d.]+) ([\d.]+) \S+")
 RESAMPLES = 10000
 
 
 def ratio_of_medians(pairs):
     return statistics.median(p for p, _ in pairs) / statistics.median(n for _, n in pairs)
+
+
+def with_interval(pairs):
+    """The ratio of medians, and the 95% interval of it over resampled pairs."""
+    rng = random.Random(1)  # the same interval for the same pairs
+    resampled = sorted(
+        ratio_of_medians(rng.choices(pairs, k=len(pairs))) for _ in range(RESAMPLES))
+    low = resampled[int(0.025 * RESAMPLES)]
+    high = resampled[int(0.975 * RESAMPLES) - 1]
+    return f"{ratio_of_medians(pairs):.2f} | {low:.2f} to {high:.2f}"
 
 
 def main():
@@ -28,20 +39,19 @@ def main():
         for line in lines:
             m = PAIR.search(line)
             if m:
-                cases.setdefault((m[2], m[1]), []).append((float(m[3]), float(m[4])))
+                cases.setdefault((m[2], m[1]), []).append(
+                    (float(m[3]), float(m[5]), float(m[4]), float(m[6])))
     if not cases:
         sys.exit("no pair lines found (run http.sh with its stderr)")
-    rng = random.Random(1)  # the same interval for the same input
-    print("| case | log | pairs | req/s ratio | 95% interval | pairs portd ahead |")
-    print("|---|---|---:|---:|---|---:|")
-    for (case, log), pairs in cases.items():
-        resampled = sorted(
-            ratio_of_medians(rng.choices(pairs, k=len(pairs))) for _ in range(RESAMPLES))
-        low = resampled[int(0.025 * RESAMPLES)]
-        high = resampled[int(0.975 * RESAMPLES) - 1]
-        ahead = sum(p >= n for p, n in pairs)
-        print(f"| {case} | {log} | {len(pairs)} | {ratio_of_medians(pairs):.2f} | "
-              f"{low:.2f} to {high:.2f} | {ahead} of {len(pairs)} |")
+    print("| case | log | pairs | req/s ratio | 95% interval | pairs portd ahead "
+          "| p99 ratio | 95% interval |")
+    print("|---|---|---:|---:|---|---:|---:|---|")
+    for (case, log), runs in cases.items():
+        rates = [(p, n) for p, n, _, _ in runs]
+        p99s = [(p, n) for _, _, p, n in runs]
+        ahead = sum(p >= n for p, n in rates)
+        print(f"| {case} | {log} | {len(runs)} | {with_interval(rates)} | "
+              f"{ahead} of {len(runs)} | {with_interval(p99s)} |")
 
 
 if __name__ == "__main__":
