@@ -47,19 +47,26 @@ bool decode_segment(std::string_view in, std::string& out) {
     return true;
 }
 
+// Where "://" starts in an absolute-form target (an http or https URI, the scheme in any case:
+// RFC 3986 §3.1), or npos.
+std::size_t absolute_form_scheme_end(std::string_view raw) {
+    // An origin-form target, nearly every one, starts with '/' and is not searched further.
+    if (raw.empty() || raw.front() == '/') {
+        return std::string_view::npos;
+    }
+    const auto scheme_end = raw.find("://");
+    const auto scheme = raw.substr(0, scheme_end);
+    if (scheme_end == std::string_view::npos ||
+        !(iequals(scheme, "http") || iequals(scheme, "https"))) {
+        return std::string_view::npos;
+    }
+    return scheme_end;
+}
+
 }  // namespace
 
 bool is_absolute_form(std::string_view raw) {
-    // An origin-form target, nearly every one, starts with '/' and is not searched further.
-    if (raw.empty() || raw.front() == '/') {
-        return false;
-    }
-    const auto scheme_end = raw.find("://");
-    if (scheme_end == std::string_view::npos) {
-        return false;
-    }
-    const auto scheme = raw.substr(0, scheme_end);
-    return iequals(scheme, "http") || iequals(scheme, "https");
+    return absolute_form_scheme_end(raw) != std::string_view::npos;
 }
 
 int parse_target(std::string_view raw, Target& out) {
@@ -67,8 +74,8 @@ int parse_target(std::string_view raw, Target& out) {
     // absolute-form (RFC 9112 §3.2.2): its authority replaces Host (§3.2.2), the rest is
     // origin-form.
     std::string origin_form;
-    if (is_absolute_form(raw)) {
-        const auto scheme_end = raw.find("://");
+    if (const auto scheme_end = absolute_form_scheme_end(raw);
+        scheme_end != std::string_view::npos) {
         const auto authority = scheme_end + 3;
         const auto slash = raw.find_first_of("/?#", authority);
         out.authority.assign(raw.substr(authority, slash == std::string_view::npos

@@ -78,6 +78,15 @@ TEST(Target, AbsoluteForm) {
     EXPECT_EQ(refused("https://a b/x"), 400);
 }
 
+TEST(Target, IsAbsoluteForm) {
+    EXPECT_TRUE(is_absolute_form("http://a/x"));
+    EXPECT_TRUE(is_absolute_form("HTTPS://a"));
+    EXPECT_FALSE(is_absolute_form("/x://y"));
+    EXPECT_FALSE(is_absolute_form("ftp://a/x"));
+    EXPECT_FALSE(is_absolute_form("http:/x"));
+    EXPECT_FALSE(is_absolute_form(""));
+}
+
 TEST(Target, EncodePath) {
     EXPECT_EQ(encode_path("/a b/ü?#%.txt"), "/a%20b/%C3%BC%3F%23%25.txt");
 }
