@@ -12,7 +12,7 @@ CMAKE_ARGS ?=
 # Debian 12 packages the build, the tests and `make run` need.
 DEPS = cmake ninja-build g++ make pkg-config python3 \
        libboost-dev libyaml-cpp-dev libspdlog-dev libsystemd-dev libgtest-dev libgmock-dev \
-       clang-format curl lftp netbase
+       clang-format curl lftp netbase wget
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
