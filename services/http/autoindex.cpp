@@ -91,11 +91,26 @@ std::string json_escape(std::string_view text) {
     return out;
 }
 
-std::string iso_date(std::time_t t) {
+std::tm utc(std::time_t t) {
     std::tm tm{};
     ::gmtime_r(&t, &tm);
+    return tm;
+}
+
+// JSON is read by programs: ISO 8601 to the second.
+std::string iso_date(std::time_t t) {
+    const auto tm = utc(t);
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+// The HTML row is read by people and by mirroring clients (lftp), which take size and date
+// from the text after each link when it reads like Apache's: "YYYY-MM-DD HH:MM", then the size.
+std::string listing_date(std::time_t t) {
+    const auto tm = utc(t);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
     return buf;
 }
 
@@ -185,13 +200,14 @@ std::string render_html_listing(std::string_view path, const std::vector<DirEntr
     std::string out;
     out += "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + title +
            "</title></head>\n<body>\n<h1>" + title + "</h1>\n<table>\n<tr>";
-    for (SortKey key : {SortKey::name, SortKey::size, SortKey::date}) {
+    // Apache's and nginx's column order, which clients that read listings expect.
+    for (SortKey key : {SortKey::name, SortKey::date, SortKey::size}) {
         const bool desc = order.key == key && !order.descending;
         out += std::string("<th><a href=\"?sort=") + key_name(key) +
                (desc ? "&amp;order=desc" : "&amp;order=asc") + "\">" +
                (key == SortKey::name   ? "Name"
                 : key == SortKey::size ? "Size"
-                                       : "Last modified") +
+                                       : "Last modified (UTC)") +
                "</a></th>";
     }
     out += "</tr>\n";
@@ -200,9 +216,10 @@ std::string render_html_listing(std::string_view path, const std::vector<DirEntr
     }
     for (const auto& e : entries) {
         const auto shown = e.name + (e.directory ? "/" : "");
+        // The spaces between cells keep date and size apart for a client that strips the tags.
         out += "<tr><td><a href=\"" + html_escape(encode_path(shown)) + "\">" + html_escape(shown) +
-               "</a></td><td>" + (e.directory ? std::string("-") : std::to_string(e.size)) +
-               "</td><td>" + iso_date(e.mtime) + "</td></tr>\n";
+               "</a></td> <td>" + listing_date(e.mtime) + "</td> <td>" +
+               (e.directory ? std::string("-") : std::to_string(e.size)) + "</td></tr>\n";
     }
     out += "</table>\n</body></html>\n";
     return out;

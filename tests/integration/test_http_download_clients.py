@@ -1,10 +1,11 @@
-"""The http module serving the downloaders operators point at a static server: apt and wget.
+"""The http module serving the downloaders operators point at a static server: apt, wget, lftp.
 
 A Debian package mirror and a tree fetched with `wget -r` are what many nginx installations
 serve. These clients combine what the other tests check one by one: apt asks with
 If-Modified-Since for its indexes and resumes a cut download with Range and an If-Range date
 (the partial file's mtime, set to the server's Last-Modified); wget resumes with `-c`, compares
-dates with `-N`, and follows the links of a directory listing. Each download is compared byte
+dates with `-N`, and follows the links of a directory listing; lftp reads each file's size and
+date from the text of a listing, as from Apache's and nginx's. Each download is compared byte
 for byte with the file served, and each status is read from the client's own report.
 """
 
@@ -14,6 +15,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from portd_harness import PortdProcess, free_port
@@ -22,6 +24,7 @@ APT_GET = shutil.which("apt-get")
 DPKG_DEB = shutil.which("dpkg-deb")
 APT_HELPER = "/usr/lib/apt/apt-helper"  # apt's own, beside apt-get
 WGET = shutil.which("wget")
+LFTP = shutil.which("lftp")
 
 
 def build_deb(directory, name, payload):
@@ -238,6 +241,40 @@ class HttpDownloadClientsTest(unittest.TestCase):
                     rel = os.path.relpath(path, d)
                     if os.path.basename(rel) != "index.html":
                         got[rel] = read(path)
+            self.assertEqual(got, self.tree_files)
+
+    # -- lftp ---------------------------------------------------------------------------------
+
+    def lftp(self, cwd, commands):
+        done = subprocess.run([LFTP, "-c", "set cmd:fail-exit yes; open {}; {}".format(
+            self.base, commands)], cwd=cwd, capture_output=True, text=True, timeout=60,
+                              env=dict(os.environ, TZ="UTC", HOME=cwd))
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        return done.stdout
+
+    @unittest.skipUnless(LFTP, "needs lftp")
+    def test_lftp_reads_sizes_and_dates_from_listings_and_mirrors(self):
+        with tempfile.TemporaryDirectory(prefix="lftp-", dir=self.tmp.name) as d:
+            for directory in ("site", "site/sub dir"):
+                out = self.lftp(d, "cls -l --time-style=%Y-%m-%d_%H:%M '/{}/'".format(directory))
+                listed = {}
+                for line in out.splitlines():
+                    # perms, size, date, path (which may hold spaces)
+                    fields = line.split(None, 3)
+                    self.assertEqual(len(fields), 4, out)
+                    listed[fields[3]] = (fields[1], fields[2])
+                for name, data in self.tree_files.items():
+                    if os.path.dirname(name) != directory:
+                        continue
+                    mtime = os.stat(os.path.join(self.root, name)).st_mtime
+                    self.assertEqual(listed.get("/" + name), (str(len(data)), time.strftime(
+                        "%Y-%m-%d_%H:%M", time.gmtime(mtime))), out)
+            self.lftp(d, "mirror /site/ out")
+            got = {}
+            for top, _, names in os.walk(os.path.join(d, "out")):
+                for n in names:
+                    path = os.path.join(top, n)
+                    got["site/" + os.path.relpath(path, os.path.join(d, "out"))] = read(path)
             self.assertEqual(got, self.tree_files)
 
 

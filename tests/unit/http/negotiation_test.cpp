@@ -119,6 +119,31 @@ TEST(Autoindex, EscapesNamesAndSorts) {
     EXPECT_NE(json.find("\"size\":30"), std::string::npos);
 }
 
+// Each row reads as Apache's does once the tags are gone ("NAME DATE TIME SIZE"): lftp takes a
+// file's size and date from that, and listed our earlier layout with wrong sizes.
+TEST(Autoindex, HtmlRowsReadAsApacheListings) {
+    const std::vector<DirEntry> entries = {
+        {"zdir", true, 4096, 1764633000},  // 2025-12-01 23:50:00 UTC
+        {"a&b", false, 10, 1764633059},    // 23:50:59: minutes, as Apache and nginx show
+    };
+    const auto html = render_html_listing("/x/", entries, ListingOrder{});
+    EXPECT_NE(html.find(">zdir/</a></td> <td>2025-12-01 23:50</td> <td>-</td></tr>\n"),
+              std::string::npos)
+        << html;
+    EXPECT_NE(html.find(">a&amp;b</a></td> <td>2025-12-01 23:50</td> <td>10</td></tr>\n"),
+              std::string::npos)
+        << html;
+    const auto name = html.find(">Name</a>");
+    const auto date = html.find(">Last modified (UTC)</a>");
+    const auto size = html.find(">Size</a>");
+    ASSERT_NE(size, std::string::npos);
+    EXPECT_LT(name, date);
+    EXPECT_LT(date, size);
+    // JSON keeps the second.
+    EXPECT_NE(render_json_listing(entries).find("\"mtime\":\"2025-12-01T23:50:59Z\""),
+              std::string::npos);
+}
+
 TEST(Autoindex, JsonIsValidUtf8WhateverTheNames) {
     const std::vector<DirEntry> entries = {
         {"caf\xc3\xa9", false, 1, 0},       // valid UTF-8 stays
