@@ -71,7 +71,7 @@ class HttpDownloadClientsTest(unittest.TestCase):
             cls.deb = build_deb(cls.repo, "portd-test-pkg", os.urandom(300_000))
             with open(os.path.join(cls.repo, "Packages"), "w") as f:
                 f.write(packages_index(cls.deb, "portd-test-pkg"))
-        # A tree for wget -r, with names a listing must escape in its links.
+        # A tree for wget -r and lftp mirror, with names a listing must escape in its links.
         cls.tree_files = {
             "site/a.txt": b"a\n",
             "site/sub dir/x y&z.txt": b"spaces and an ampersand\n",
